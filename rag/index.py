@@ -1,0 +1,74 @@
+"""Drive the vector store for this app: open it per the settings, and ingest parsed documents into it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rag.config import Settings
+from rag.document import PolicyDocument, Unit, parse_policy_document
+from rag.errors import StoreError
+from vectorstore import Record, StoreUnavailable, VectorStore, make_chroma_client, make_embeddings
+
+VIEWS = ("zh", "en")  # every unit is stored twice: its Chinese text and its English translation, each embedded
+
+
+def _where(settings: Settings) -> str:
+    return f"{settings.chroma_host}:{settings.chroma_port}" if settings.uses_chroma_server else str(settings.store_dir)
+
+
+def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
+    """Open the configured Chroma store (embedded or server). Read-only callers never create an empty store."""
+    try:
+        client = make_chroma_client(path=settings.store_dir, host=settings.chroma_host, port=settings.chroma_port,
+                                    create=create)
+    except StoreUnavailable as exc:
+        if not settings.uses_chroma_server and not (settings.store_dir / "chroma.sqlite3").exists() and not create:
+            raise StoreError(
+                f"no index at {settings.store_dir}: run `policyqa ingest` first",
+                f"在 {settings.store_dir} 没有索引：请先运行 `policyqa ingest`",
+            ) from None
+        raise StoreError(f"the store at {_where(settings)} is unusable ({exc})",
+                         f"位于 {_where(settings)} 的索引无法使用（{exc}）") from None
+    embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
+                                 api_key=settings.openai_api_key, base_url=settings.openai_base_url)
+    return VectorStore(client, settings.collection, embeddings)
+
+
+def unit_records(unit: Unit) -> list[Record]:
+    """The stored records of one unit: a Chinese view (the chunk) and, when translated, an English view."""
+    meta = unit.metadata()
+    records = [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, "view": "zh"})]
+    if unit.text_en:
+        records.append(Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en, {**meta, "view": "en"}))
+    return records
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    doc_id: str
+    path: str
+    units: int
+    changed: bool
+
+
+def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress: bool = True) -> list[IngestResult]:
+    """Parse and store each file. Idempotent per file content; a failure leaves the previous index live."""
+    docs: list[PolicyDocument] = [parse_policy_document(p) for p in (files or settings.data_files)]
+    store = open_store(settings, create=True)
+    results = []
+    try:
+        for doc in docs:
+            records = [r for u in doc.units for r in unit_records(u)]
+            with tqdm(total=len(records), desc=f"ingest {doc.doc_id}", unit="chunk", file=sys.stderr,
+                      disable=not progress, leave=False) as bar:
+                changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update)
+            results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
+    except StoreUnavailable as exc:
+        raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",
+                         f"无法写入 {_where(settings)} 的索引：{exc}") from None
+    return results

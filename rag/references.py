@@ -1,0 +1,64 @@
+"""Explicit references in a question — 第十二条, 第12条, （十二）, Article 12, art. 12, 第一部分, Part I, Section 1 —
+and citation markers in an answer ([第八条], [Art. 8], [A8]). One set of patterns serves both directions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import CN_NUMERAL, cn_to_int, roman_to_int
+
+_NUM = rf"(?:\d+|{CN_NUMERAL})"
+_ROMAN = r"(?:[IVXLC]+)"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("article", re.compile(rf"第\s*({_NUM})\s*条")),
+    ("article", re.compile(rf"[（(]\s*({CN_NUMERAL})\s*[）)]")),
+    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_NUM}|\d+)\b", re.I)),
+    ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
+    ("section", re.compile(rf"第\s*({_NUM})\s*(?:部分|章|节)")),
+    ("section", re.compile(rf"\b(?:part|section|chapter)\s+({_ROMAN}|\d+)\b", re.I)),
+    ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
+    ("preamble", re.compile(r"序言|\[\s*P\s*\]|\bpreamble\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference to a unit by number, as written in the text (`raw`) at `start`."""
+
+    kind: str  # "article" | "section" | "preamble"
+    number: int
+    raw: str
+    start: int
+
+    @property
+    def unit_id(self) -> str:
+        return {"article": f"A{self.number}", "section": f"S{self.number}", "preamble": "P"}[self.kind]
+
+
+def _to_int(token: str) -> int:
+    token = token.strip()
+    if token.isdigit():
+        return int(token)
+    try:
+        return roman_to_int(token)
+    except ValueError:
+        return cn_to_int(token)
+
+
+def find_references(text: str) -> list[Reference]:
+    """Every explicit unit reference in `text`, in order of appearance, without duplicates."""
+    found: dict[tuple[str, int], Reference] = {}
+    taken: list[range] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() in r for r in taken):
+                continue
+            token = m.group(1) if m.groups() else ""
+            try:
+                number = _to_int(token) if token else 0
+            except ValueError:
+                continue
+            taken.append(range(m.start(), m.end()))
+            found.setdefault((kind, number), Reference(kind, number, m.group(0), m.start()))
+    return sorted(found.values(), key=lambda r: r.start)

@@ -1,0 +1,186 @@
+"""Hybrid retrieval: explicit references by lookup, otherwise dense (Chroma) + BM25 fused per question language.
+
+Why per language: BM25 over jieba tokens is near-perfect for Chinese questions and useless for English ones;
+English questions match best against the English translation (BM25 and dense); the multilingual dense
+model bridges both. Reciprocal rank fusion combines the ranked lists without calibrating their scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import bm25s
+import jieba
+import snowballstemmer
+
+from rag.document import Unit
+from rag.references import Reference, find_references
+from vectorstore import VectorStore
+
+jieba.setLogLevel(logging.WARNING)
+_STEM = snowballstemmer.stemmer("english")
+_EN_STOP = set(
+    "a an the of and or to in on for by with at from as is are was were be been being do does did what which who "
+    "whom how why when where that this these those it its into about any there their they them will would shall "
+    "should can could may might must has have had not no than then so such more most also up out over under "
+    "between through s plan document guangdong say says said tell me us we our you your i province provincial".split()
+)
+_ZH_STOP = set("的 了 和 与 及 是 在 有 吗 呢 吧 啊 什么 怎么 怎样 如何 哪些 哪个 为什么 多少 是否 关于 这个 那个 一下 请问 "
+               "文件 意见 广东 广东省 提到 提出 讲 说 要 对 把 被 等 中 上 下 我 你 他 们 打算 计划".split())
+_PUNCT = re.compile(r"^[\W_]+$")
+Key = tuple[str, str]  # (doc_id, unit_id)
+
+
+def tokenize_zh(text: str) -> list[str]:
+    """jieba search-mode tokens (words and their sub-words), without stop words and punctuation."""
+    return [t for t in jieba.lcut_for_search(text.lower()) if t.strip() and t not in _ZH_STOP and not _PUNCT.match(t)]
+
+
+def tokenize_en(text: str) -> list[str]:
+    """Lower-cased, stop words dropped, Snowball-stemmed English tokens."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EN_STOP]
+    return _STEM.stemWords(words)
+
+
+class BM25Index:
+    """BM25 (bm25s, sparse matrices) over pre-tokenized texts, keyed by unit."""
+
+    def __init__(self, keys: list[Key], tokens: list[list[str]]) -> None:
+        self.keys = keys
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([t or ["\u2205"] for t in tokens], show_progress=False)
+        self._vocab = set(self._bm25.vocab_dict)
+
+    def rank(self, tokens: list[str], n: int) -> list[tuple[Key, float]]:
+        known = [t for t in tokens if t in self._vocab]
+        if not known or not self.keys:
+            return []
+        scores = self._bm25.get_scores(known)
+        order = scores.argsort()[::-1][:n]
+        return [(self.keys[i], float(scores[i])) for i in order if scores[i] > 0]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One retrieved unit with its fused score and how it was found ('lookup' or 'search')."""
+
+    unit: Unit
+    score: float
+    match: str = "search"
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, language: str = "zh") -> dict[str, Any]:
+        u = self.unit
+        return {"unit": u.unit_id, "doc_id": u.doc_id, "score": round(self.score, 4), "match": self.match,
+                "label": u.label(language), "title": u.title, "title_en": u.title_en,
+                "section": u.section_title, "text": u.text, "text_en": u.text_en}
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """Results for one question, plus references to units that do not exist (reported, never guessed)."""
+
+    question: str
+    language: str
+    results: list[SearchResult]
+    missing: list[Reference] = field(default_factory=list)
+    notice: str = ""
+
+
+# Fusion weights per question language: (retriever name, weight). Tuned on eval/retrieval.jsonl.
+FUSION: dict[str, list[tuple[str, float]]] = {
+    "zh": [("bm25_zh", 1.0), ("dense_zh", 0.6), ("dense_en", 0.3)],
+    "en": [("bm25_en", 1.0), ("dense_en", 0.8), ("dense_zh", 0.4)],
+}
+MODES = ("hybrid", "dense", "bm25")
+
+
+class HybridRetriever:
+    """Retrieve units for a question from a VectorStore, with BM25 indexes built over the same stored units."""
+
+    def __init__(self, store: VectorStore, *, candidates: int = 20, rrf_k: int = 10) -> None:
+        self.store = store
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.units: dict[Key, Unit] = {}
+        for rec in store.records(where={"view": "zh"}):
+            unit = Unit.from_metadata(rec.text, rec.metadata)
+            self.units[(unit.doc_id, unit.unit_id)] = unit
+        keys = list(self.units)
+        self._bm25 = {
+            "zh": BM25Index(keys, [tokenize_zh(self.units[k].text) for k in keys]),
+            "en": BM25Index(keys, [tokenize_en(self.units[k].text_en) for k in keys]),
+        }
+
+    # -- explicit references ---------------------------------------------------------------------
+    def lookup(self, refs: list[Reference]) -> tuple[list[Unit], list[Reference]]:
+        """Units named by `refs` in every stored document, and the refs that name nothing."""
+        found, missing = [], []
+        for ref in refs:
+            hits = [u for (_doc, uid), u in self.units.items() if uid == ref.unit_id]
+            found.extend(hits)
+            if not hits:
+                missing.append(ref)
+        return found, missing
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, sections) of the largest stored document, for 'there is no article 40' messages."""
+        per_doc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for u in self.units.values():
+            if u.kind in ("article", "section"):
+                per_doc[u.doc_id][0 if u.kind == "article" else 1] += 1
+        return tuple(max(per_doc.values(), default=[0, 0]))  # type: ignore[return-value]
+
+    # -- search ----------------------------------------------------------------------------------
+    def _ranked_lists(self, question: str, language: str, mode: str) -> dict[str, list[tuple[Key, float]]]:
+        lists: dict[str, list[tuple[Key, float]]] = {}
+        names = [name for name, _w in FUSION[language]]
+        if mode in ("hybrid", "bm25"):
+            for name in names:
+                if name.startswith("bm25"):
+                    lang = name[-2:]
+                    tokens = tokenize_zh(question) if lang == "zh" else tokenize_en(question)
+                    lists[name] = self._bm25[lang].rank(tokens, self.candidates)
+        if mode in ("hybrid", "dense"):
+            vector = self.store.embed_query(question)
+            for name in names:
+                if name.startswith("dense"):
+                    hits = self.store.query(vector, self.candidates, where={"view": name[-2:]})
+                    lists[name] = [((h.metadata["doc_id"], h.metadata["unit_id"]), h.similarity) for h in hits]
+        return lists
+
+    def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
+        """Top-k units by weighted reciprocal rank fusion of the retrievers that `mode` enables."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        weights = dict(FUSION[language])
+        fused: dict[Key, float] = defaultdict(float)
+        signals: dict[Key, dict[str, float]] = defaultdict(dict)
+        for name, ranked in self._ranked_lists(question, language, mode).items():
+            for rank, (key, score) in enumerate(ranked):
+                if key in self.units:
+                    fused[key] += weights[name] / (self.rrf_k + rank + 1)
+                    signals[key][name] = round(score, 4)
+        order = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]
+        return [SearchResult(self.units[key], fused[key], "search", signals[key]) for key in order]
+
+    def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid") -> SearchOutcome:
+        """Lookup by explicit reference first (第十二条 / Article 12 / Part I); else hybrid search."""
+        refs = find_references(question)
+        found, missing = self.lookup(refs)
+        if missing:
+            articles, sections = self.counts()
+            names = "、".join(r.raw for r in missing)
+            notice = (
+                f"文件中没有{names}：本文件共 {articles} 条、{sections} 个部分。" if language == "zh" else
+                f"The document has no {', '.join(r.raw for r in missing)}: it has {articles} articles "
+                f"in {sections} parts."
+            )
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice)
+        if found:
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(refs))]])
+        return SearchOutcome(question, language, self.rank(question, language, k, mode))
