@@ -39,6 +39,7 @@ class Record:
     id: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None  # precomputed embedding (bulk loads, benchmarks); else embedded on write
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,12 @@ class VectorStore:
                                            documents=kept["documents"], metadatas=kept["metadatas"])
             for start in range(0, len(records), BATCH):
                 batch = records[start:start + BATCH]
-                target.add_texts([r.text for r in batch], metadatas=[{**r.metadata, "doc_id": doc_id} for r in batch],
-                                 ids=[r.id for r in batch])
+                metadatas = [{**r.metadata, "doc_id": doc_id} for r in batch]
+                if all(r.vector is not None for r in batch):
+                    target._collection.add(ids=[r.id for r in batch], embeddings=[r.vector for r in batch],  # type: ignore[misc]
+                                           documents=[r.text for r in batch], metadatas=metadatas)
+                else:
+                    target.add_texts([r.text for r in batch], metadatas=metadatas, ids=[r.id for r in batch])
                 if progress:
                     progress(len(batch))
         except BaseException:

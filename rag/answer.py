@@ -1,0 +1,89 @@
+"""Typed results of answering: the Answer with its Citations and Sources, and the events a stream yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.document import Unit
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checked citation: a retrieved unit, with the sentence of it that the answer relies on."""
+
+    unit_id: str
+    doc_id: str
+    label: str  # as shown in the answer: 第八条 / Art. 8
+    title: str
+    quote: str  # the unit's sentence that best supports the citing statement ("" if none stands out)
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited unit shown beside the answer, with the sentences to highlight in each language."""
+
+    unit: Unit
+    quotes_zh: tuple[str, ...] = ()
+    quotes_en: tuple[str, ...] = ()
+
+    def to_dict(self, language: str = "zh") -> dict[str, Any]:
+        u = self.unit
+        return {"unit": u.unit_id, "doc_id": u.doc_id, "label": u.label(language), "title": u.title,
+                "title_en": u.title_en, "section": u.section_title, "text": u.text, "text_en": u.text_en,
+                "quotes_zh": list(self.quotes_zh), "quotes_en": list(self.quotes_en)}
+
+
+@dataclass
+class Answer:
+    """What the user gets: text with checked citation markers, and everything needed to show and audit it."""
+
+    question: str
+    text: str
+    language: str
+    backend: str
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)  # unit ids, rank order
+    refused: bool = False
+    fallback: bool = False  # True when the LLM failed and the extractive answer stands in
+    standalone_question: str = ""
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `policyqa ask --json` line."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "language": self.language,
+            "citations": list(dict.fromkeys(c.unit_id for c in self.citations)),
+            "refused": self.refused,
+            "backend": self.backend,
+            "fallback": self.fallback,
+            "standalone_question": self.standalone_question,
+            "retrieved": self.retrieved,
+            "quotes": [c.to_dict() for c in self.citations],
+            "warnings": self.warnings,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A checked piece of answer text, ready to show."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The end of a stream: the complete answer (its text is authoritative; replace what was streamed)."""
+
+    answer: Answer
+
+
+AnswerEvent = TextDelta | Final

@@ -1,0 +1,77 @@
+"""The public functions the CLI, UI and eval call: ingest, search, answer. Nothing else reaches inside rag."""
+
+from __future__ import annotations
+
+import threading
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rag.answer import Answer, AnswerEvent, Final
+from rag.chain import AnswerChain, run_chain
+from rag.config import Settings, load_settings
+from rag.errors import StoreError
+from rag.question import prepare_question
+from rag.retrieval import HybridRetriever, SearchOutcome
+from vectorstore import StoreEmpty, StoreUnavailable
+
+_lock = threading.Lock()
+_retrievers: dict[Settings, HybridRetriever] = {}
+
+
+def get_retriever(settings: Settings) -> HybridRetriever:
+    """One retriever per settings, built on first use (loads units, builds BM25); cleared by `reset()`."""
+    with _lock:
+        if settings not in _retrievers:
+            from rag.index import open_store
+
+            try:
+                _retrievers[settings] = HybridRetriever(open_store(settings))
+            except StoreEmpty:
+                raise StoreError("the index is empty: run `policyqa ingest` first",
+                                 "索引为空：请先运行 `policyqa ingest`") from None
+            except StoreUnavailable as exc:
+                raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+        return _retrievers[settings]
+
+
+def reset() -> None:
+    """Forget cached retrievers (after an ingest in the same process)."""
+    with _lock:
+        _retrievers.clear()
+
+
+def search(question: str, *, settings: Settings | None = None, k: int | None = None, language: str = "auto",
+           mode: str = "hybrid") -> SearchOutcome:
+    """Units relevant to `question`: explicit references by lookup, else hybrid search, best first."""
+    settings = settings or load_settings()
+    q = prepare_question(question, max_chars=settings.max_question_chars, language=language)
+    retriever = get_retriever(settings)
+    try:
+        return retriever.search(q.text, q.language, k or settings.top_k, mode)
+    except (StoreEmpty, StoreUnavailable) as exc:
+        raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+
+
+def stream_answer(question: str, *, history: Sequence[Any] | None = None, settings: Settings | None = None,
+                  backend: str | None = None, language: str = "auto", k: int | None = None) -> Iterator[AnswerEvent]:
+    """Answer a question (with the conversation so far), yielding checked text deltas and then the Answer.
+
+    `history` is the conversation before this question: Gradio-style messages, (user, assistant) pairs, or
+    plain previous questions. Input errors raise InputError before anything is yielded.
+    """
+    settings = settings or load_settings()
+    if backend:
+        settings = settings.with_overrides(backend=backend)
+    lang = language if language in ("zh", "en") else settings.language
+    q = prepare_question(question, max_chars=settings.max_question_chars, language=lang)
+    chain = AnswerChain(get_retriever(settings), settings)
+    yield from run_chain(chain, q.text, q.language, list(history or []), k or settings.top_k)
+
+
+def answer(question: str, **kwargs: Any) -> Answer:
+    """Answer a question (see `stream_answer` for the arguments) and return the complete Answer."""
+    for event in stream_answer(question, **kwargs):
+        if isinstance(event, Final):
+            return event.answer
+    raise RuntimeError("the answer chain ended without an answer")
