@@ -316,15 +316,24 @@ def _has_han(text: str) -> bool:
     return bool(_HAN_CHAR.search(text))
 
 
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([。！？；，、：.!?;,:])")
+
+
 def split_answer_sentences(answer: str, language: str) -> list[str]:
     """Split an answer into sentences after removing citation markers.
 
     Chinese splits after each of ``。！？；``; English splits after ``.``, ``!`` or ``?`` followed by whitespace.
-    Both also split on line breaks (lists). Empty pieces are dropped.
+    Both also split on line breaks (lists). Whitespace is collapsed (and removed before punctuation, where a
+    marker stood); empty pieces are dropped.
     """
     text = strip_citation_markers(answer)
     pattern = r"(?<=[。！？；])|\n" if language == "zh" else r"(?<=[.!?])\s+|\n"
-    return [s.strip() for s in re.split(pattern, text) if s and s.strip()]
+    out = []
+    for piece in re.split(pattern, text):
+        piece = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s+", " ", piece or "")).strip()
+        if piece:
+            out.append(piece)
+    return out
 
 
 def _sentence_tokens(sentence: str, language: str) -> set[str]:

@@ -192,7 +192,7 @@ def parse_policy_text(text: str, doc_id: str, path: str = "") -> PolicyDocument:
         )
     # Header: everything before the first long sentence-ending paragraph (the preamble) or the first heading.
     body_start = next(
-        (i for i, ln in enumerate(lines[:first_struct]) if len(ln) >= 30 and ln[-1] in _SENTENCE_END), first_struct
+        (i for i, ln in enumerate(lines[:first_struct]) if len(ln) >= 10 and ln[-1] in "。！？"), first_struct
     )
     header, preamble = lines[:body_start], lines[body_start:first_struct]
     date = source = ""

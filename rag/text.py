@@ -79,7 +79,7 @@ def detect_language(text: str) -> str:
     """'zh' or 'en': Chinese when CJK characters outweigh Latin words (a name like 横琴 in English stays English)."""
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
-    return "zh" if cjk and cjk >= words * 1.5 else "en"
+    return "zh" if cjk and cjk >= words * 2 else "en"
 
 
 def clean_question(text: str) -> str:

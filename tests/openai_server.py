@@ -75,9 +75,15 @@ class Status:
 
 @dataclass
 class Garbage:
-    """A 200 response whose body is neither valid JSON nor SSE."""
+    """A 200 response whose body is neither valid JSON nor SSE.
+
+    Sent as ``application/json``: a non-streaming client fails to parse it, but a streaming client ignores
+    non-SSE bytes and just sees an empty stream.  With ``sse=True``, a *streaming* request instead gets the body
+    as one ``data:`` event of a ``text/event-stream``, so the client fails while decoding that chunk.
+    """
 
     body: bytes = b"not json at all"
+    sse: bool = False
 
 
 @dataclass
@@ -210,6 +216,13 @@ class _Handler(BaseHTTPRequestHandler):
             extra["retry-after"] = str(math.ceil(status.retry_after))
         self._send_json(status.code, _error_body(status.code, status.message), extra)
 
+    def _send_garbage(self, garbage: Garbage, *, streaming: bool) -> None:
+        if garbage.sse and streaming:
+            payload = b"data: " + garbage.body + b"\n\ndata: [DONE]\n\n"
+            self._send_bytes(200, payload, "text/event-stream; charset=utf-8")
+        else:
+            self._send_bytes(200, garbage.body, "application/json")
+
     def _guarded(self, fn: Callable[[], None]) -> None:
         try:
             fn()
@@ -283,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Status):
             self._send_status(behaviour)
         elif isinstance(behaviour, Garbage):
-            self._send_bytes(200, behaviour.body, "application/json")
+            self._send_garbage(behaviour, streaming=bool(body.get("stream")))
         elif body.get("stream"):
             self._chat_stream(body, behaviour)
         else:
@@ -359,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_status(behaviour)
             return
         if isinstance(behaviour, Garbage):
-            self._send_bytes(200, behaviour.body, "application/json")
+            self._send_garbage(behaviour, streaming=False)
             return
         if not self._delay(behaviour.delay):
             self.close_connection = True
@@ -413,7 +426,7 @@ class FakeOpenAI:
         }
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[socket.socket, threading.Thread] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -461,9 +474,9 @@ class FakeOpenAI:
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
             if add:
-                self._connections.add(conn)
+                self._connections[conn] = threading.current_thread()
             else:
-                self._connections.discard(conn)
+                self._connections.pop(conn, None)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     @property
@@ -494,12 +507,14 @@ class FakeOpenAI:
         server.shutdown()
         server.server_close()
         with self._lock:
-            conns = list(self._connections)
-        for conn in conns:  # unblock keep-alive handlers waiting for the next request
+            handlers = dict(self._connections)
+        for conn in handlers:  # unblock keep-alive handlers waiting for the next request / writing to a slow reader
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=5)
+        deadline = time.monotonic() + 5
+        for worker in [*handlers.values(), thread]:
+            if worker is not None and worker is not threading.current_thread():
+                worker.join(timeout=max(0.0, deadline - time.monotonic()))
         self._server = None
         self._thread = None
 

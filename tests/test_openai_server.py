@@ -1,4 +1,8 @@
-"""The local OpenAI-compatible server, exercised through the real ``openai`` and ``langchain_openai`` clients."""
+"""The local OpenAI-compatible server, exercised through the real ``openai`` and ``langchain_openai`` clients.
+
+``openai_server`` is imported as a top-level module: tests/ has no ``__init__.py``, so pytest's default
+"prepend" import mode puts tests/ itself on ``sys.path`` (works with both ``pytest`` and ``python -m pytest``).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,6 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import SecretStr
-
-# tests/ has no __init__.py, so pytest (rootdir "prepend" import mode) puts tests/ itself on sys.path.
 from openai_server import (
     EMBEDDING_DIM,
     MODEL_NAME,
@@ -28,6 +29,7 @@ from openai_server import (
     fake_embedding,
     serve,
 )
+from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 
@@ -163,9 +165,14 @@ def test_delay_longer_than_timeout_raises_timeout(fake: FakeOpenAI) -> None:
 
 
 def test_garbage_body_makes_client_raise(fake: FakeOpenAI) -> None:
-    fake.script(Garbage())
+    client = _client(fake)
+    fake.script(Garbage(), Garbage(b"{truncated", sse=True), Garbage())
     with pytest.raises((openai.APIError, ValueError)):
-        _client(fake).chat.completions.create(model=MODEL_NAME, messages=MESSAGES)
+        client.chat.completions.create(model=MODEL_NAME, messages=MESSAGES)
+    with pytest.raises((openai.APIError, ValueError)):
+        list(client.chat.completions.create(model=MODEL_NAME, messages=MESSAGES, stream=True))
+    # plain garbage on a stream is silently skipped by the SSE decoder: the client sees no chunks at all
+    assert list(client.chat.completions.create(model=MODEL_NAME, messages=MESSAGES, stream=True)) == []
 
 
 def test_client_disconnect_mid_stream_is_tolerated(fake: FakeOpenAI) -> None:
@@ -272,10 +279,13 @@ def test_stop_closes_socket_and_joins_thread() -> None:
             _client(fake, timeout=0.3).chat.completions.create(model=MODEL_NAME, messages=MESSAGES)
         # keep an idle keep-alive connection open while stopping
         _client(fake).models.list()
+        handler_threads = list(fake._connections.values())
+        assert handler_threads  # the keep-alive connection is still being served
     started = time.monotonic()
     fake.stop()  # idempotent
     assert time.monotonic() - started < 1
     assert thread is not None and not thread.is_alive()
+    assert not any(t.is_alive() for t in handler_threads)
     with socket.socket() as sock, pytest.raises(OSError):
         sock.settimeout(1)
         sock.connect(("127.0.0.1", port))

@@ -1,0 +1,80 @@
+"""Shared fixtures. Every test runs against temp stores: an autouse fixture points POLICYQA_STORE at a temp dir
+and clears LLM settings, so tests never touch a user's data or a real API key."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "guangdong-high-quality-development-2023.zh.txt"
+_ENV_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "POLICYQA_BACKEND", "CHROMA_HOST", "CHROMA_PORT",
+             "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in _ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("POLICYQA_STORE", str(tmp_path / "default-store"))
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the bundled document ingested once per test session (read-only for tests)."""
+    from rag import ingest, load_settings
+
+    path = tmp_path_factory.mktemp("store")
+    ingest(load_settings(env={}, store_dir=path), progress=False)
+    return path
+
+
+@pytest.fixture()
+def settings(store_dir: Path):
+    from rag import load_settings
+
+    return load_settings(env={}, store_dir=store_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on 127.0.0.1, started for the session and stopped after it."""
+    exe = shutil.which("chroma") or str(Path(os.sys.executable).parent / "chroma")  # type: ignore[attr-defined]
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([exe, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    import chromadb
+    from chromadb.config import Settings
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False)).heartbeat()
+            break
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}") from None
+            time.sleep(0.3)
+    yield "127.0.0.1", port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -1,0 +1,51 @@
+"""Numerals, language detection, question cleaning, and explicit references in questions and answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import InputError
+from rag.question import prepare_question
+from rag.references import find_references
+from rag.text import cn_to_int, detect_language, int_to_cn, int_to_roman, roman_to_int
+
+
+@pytest.mark.parametrize("n", [1, 9, 10, 11, 20, 21, 33, 99, 100, 105, 120])
+def test_chinese_numerals_round_trip(n: int) -> None:
+    assert cn_to_int(int_to_cn(n)) == n
+
+
+def test_roman_numerals() -> None:
+    assert [int_to_roman(n) for n in (1, 4, 9, 11)] == ["I", "IV", "IX", "XI"]
+    assert roman_to_int("xi") == 11
+    with pytest.raises(ValueError):
+        roman_to_int("IIII")
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("芯片产业打算怎么搞？", "zh"), ("What does the plan say about EV charging?", "en"),
+    ("What is 湾区通?", "en"), ("RCEP怎么用", "zh"), ("横琴 and Qianhai?", "en"),
+])
+def test_language_detection(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(("text", "ids"), [
+    ("第十二条讲了什么", ["A12"]), ("第12条", ["A12"]), ("（十二）是关于什么", ["A12"]),
+    ("What does Article 12 say?", ["A12"]), ("art. 12", ["A12"]), ("第一部分", ["S1"]), ("Part I", ["S1"]),
+    ("Section 1", ["S1"]), ("第四十条", ["A40"]), ("[A8] then [Art. 9] and [第十条]", ["A8", "A9", "A10"]),
+    ("I think part of it is fine", []), ("2035年的目标", []),
+])
+def test_references(text: str, ids: list[str]) -> None:
+    assert [r.unit_id for r in find_references(text)] == ids
+
+
+def test_prepare_question_cleans_and_rejects() -> None:
+    q = prepare_question("  第八条\x00讲了\x1b什么？\u200b ", max_chars=100)
+    assert (q.text, q.language) == ("第八条讲了什么？", "zh")
+    with pytest.raises(InputError) as empty:
+        prepare_question(" \t\n\x07 ", max_chars=100)
+    assert "empty" in empty.value.message("en") and "为空" in empty.value.message("zh")
+    with pytest.raises(InputError) as long:
+        prepare_question("问" * 100_000, max_chars=2000)
+    assert "100,000" in long.value.message("zh")
