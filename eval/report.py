@@ -24,6 +24,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from eval.metrics import (
     METRICS,
@@ -210,19 +211,28 @@ def plot_grouped_bars(groups: Mapping[str, Mapping[str, Any]], metrics: Sequence
 
 
 def plot_latency(latencies: Sequence[float | None], path: Path) -> None:
-    """Histogram of per-case latency with vertical p50/p95 lines."""
+    """Histogram of per-case latency with vertical p50/p95 lines (log x axis when the slowest case is more than
+    20× the median)."""
     values = [float(v) for v in latencies if v is not None]
     fig = _new_figure(8.0, 4.5)
     ax = fig.add_subplot()
     if values:
-        ax.hist(values, bins=min(30, max(5, len(values) // 2)), color="#4c72b0", alpha=0.8)
+        bins: Any = min(30, max(5, len(values) // 2))
+        lo, hi, mid = min(values), max(values), percentile(values, 50) or 0.0
+        if lo > 0 and mid > 0 and hi / mid > 20:  # a few slow outliers (cold start): log scale keeps the bulk visible
+            bins = [lo * (hi / lo) ** (i / 30) for i in range(31)]
+            ax.set_xscale("log")
+            ax.set_xlabel("latency (ms, log scale)")
+        ax.hist(values, bins=bins, color="#4c72b0", alpha=0.8)
         for p, style in ((50, "--"), (95, ":")):
             v = percentile(values, p)
             if v is not None:
                 ax.axvline(v, color="#c44e52", linestyle=style, label=f"p{p} = {v:.0f} ms")
         ax.legend()
-        ax.set_xlabel("latency (ms)")
+        if ax.get_xscale() != "log":
+            ax.set_xlabel("latency (ms)")
         ax.set_ylabel("cases")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         ax.text(0.5, 0.5, "no latency data", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Answer latency")

@@ -12,14 +12,14 @@ stands in, marked as a fallback.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import tiktoken
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
-from prompts import load_prompt, render
+from prompts import render
 from rag.answer import Answer, AnswerEvent, Citation, Final, Source, TextDelta
 from rag.citations import check_citations, marker
 from rag.config import Settings
@@ -40,7 +40,9 @@ def count_tokens(text: str) -> int:
 
 def format_context(units: list[Unit], language: str, budget: int) -> tuple[str, list[Unit]]:
     """Units as tagged blocks, in rank order, until the token budget is spent. Returns (context, units used)."""
-    blocks, used, spent = [], [], 0
+    blocks: list[str] = []
+    used: list[Unit] = []
+    spent = 0
     for u in units:
         text = u.text if language == "zh" or not u.text_en else f"{u.text_en}\n(原文 / Chinese original) {u.text}"
         block = f'<unit cite="{marker(u, language)}" title="{u.title_en if language == "en" and u.title_en else u.title}">\n{text}\n</unit>'
@@ -107,6 +109,7 @@ class AnswerChain:
     def generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerEvent]:
         for state in states:
             start = time.perf_counter()
+            answer: Answer
             if state["backend"] == "openai" and not state["outcome"].missing:
                 answer = yield from self._generate_llm(state)
             else:
@@ -135,7 +138,7 @@ class AnswerChain:
             answer.warnings.append(warning)
         return answer
 
-    def _generate_llm(self, state: dict[str, Any]) -> Iterator[AnswerEvent]:
+    def _generate_llm(self, state: dict[str, Any]) -> Generator[AnswerEvent, None, Answer]:
         """Stream the LLM's answer sentence by sentence through the citation check; fall back on failure."""
         outcome: SearchOutcome = state["outcome"]
         language = state["language"]
@@ -152,9 +155,9 @@ class AnswerChain:
                 # Everything but the last (possibly unfinished) sentence is complete: check and show it.
                 if len(sentences) > 1 and NO_ANSWER not in raw:
                     done = pending[: pending.rindex(sentences[-1])]
-                    checked = check_citations(done, used, language).text
-                    if checked:
-                        delta = ("" if language == "zh" or not shown else " ") + checked
+                    clean = check_citations(done, used, language).text
+                    if clean:
+                        delta = ("" if language == "zh" or not shown else " ") + clean
                         shown += delta
                         yield TextDelta(delta)
                     pending = pending[len(done):]
@@ -168,7 +171,7 @@ class AnswerChain:
             why = "empty reply" if not raw.strip() else "the reply cited none of the retrieved units"
             return self._extractive(state, fallback=True, warning=f"LLM: {why}; extractive fallback")
         units = {u.unit_id: u for u in used}
-        citations = []
+        citations: list[Citation] = []
         for sentence in split_sentences(checked.text, language):
             for u in check_citations(sentence, used, language).cited:
                 if all(c.unit_id != u.unit_id for c in citations):

@@ -40,12 +40,14 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
 
 
 def unit_records(unit: Unit) -> list[Record]:
-    """The stored records of one unit: a Chinese view (the chunk) and, when translated, an English view."""
+    """The stored records of one unit: a Chinese view (the chunk) and an English view.
+
+    An untranslated unit's English view embeds its Chinese text (the model is multilingual), so documents
+    without a translation still compete fairly in the fusion.
+    """
     meta = unit.metadata()
-    records = [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, "view": "zh"})]
-    if unit.text_en:
-        records.append(Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en, {**meta, "view": "en"}))
-    return records
+    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, "view": "zh"}),
+            Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en or unit.text, {**meta, "view": "en"})]
 
 
 @dataclass(frozen=True)

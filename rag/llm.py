@@ -28,10 +28,11 @@ def backend_label(settings: Settings) -> str:
 def make_chat_model(settings: Settings) -> Any:
     """ChatOpenAI with the configured endpoint, timeout and retries (the client backs off exponentially)."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=settings.openai_model,
-        api_key=settings.openai_api_key or "not-needed",  # local OpenAI-compatible servers ignore it
+        api_key=SecretStr(settings.openai_api_key or "not-needed"),  # local OpenAI-compatible servers ignore it
         base_url=settings.openai_base_url,
         temperature=settings.temperature,
         timeout=settings.llm_timeout,

@@ -132,8 +132,8 @@ class VectorStore:
                 batch = records[start:start + BATCH]
                 metadatas = [{**r.metadata, "doc_id": doc_id} for r in batch]
                 if all(r.vector is not None for r in batch):
-                    target._collection.add(ids=[r.id for r in batch], embeddings=[r.vector for r in batch],  # type: ignore[misc]
-                                           documents=[r.text for r in batch], metadatas=metadatas)
+                    target._collection.add(ids=[r.id for r in batch], embeddings=[r.vector for r in batch],  # type: ignore[arg-type]
+                                           documents=[r.text for r in batch], metadatas=metadatas)  # type: ignore[arg-type]
                 else:
                     target.add_texts([r.text for r in batch], metadatas=metadatas, ids=[r.id for r in batch])
                 if progress:

@@ -1,0 +1,111 @@
+"""The `policyqa` command as a user runs it: JSON batch mode, and bad input → one clear line, non-zero exit,
+nothing stored changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def run(args: list[str], store: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_"))}
+    env["POLICYQA_STORE"] = str(store)
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _snapshot(store: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """What the store holds: its documents and every record's text (Chroma rewrites files even on reads)."""
+    from rag import load_settings
+    from rag.index import open_store
+
+    vs = open_store(load_settings(env={}, store_dir=store))
+    return vs.documents(), {r.id: r.text for r in vs.records()}
+
+
+def _bytes(store: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+
+
+def test_search_json_batch_from_stdin(store_dir: Path) -> None:
+    before = _snapshot(store_dir)
+    out = run(["search", "--json", "-k", "3"], store_dir, "芯片产业打算怎么搞？\nWhat does Article 12 say?\n第四十条\n")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [x["question"] for x in lines] == ["芯片产业打算怎么搞？", "What does Article 12 say?", "第四十条"]
+    first = lines[0]["results"][0]
+    assert set(first) >= {"unit", "score", "label", "title", "text", "text_en"} and len(lines[0]["results"]) == 3
+    assert lines[1]["results"][0]["unit"] == "A12" and lines[1]["results"][0]["label"] == "Art. 12"
+    assert lines[2]["results"] == [] and "33" in lines[2]["notice"]
+    assert _snapshot(store_dir) == before
+
+
+@pytest.mark.parametrize(("question", "needle"), [
+    ("", "empty"), ("   \t ", "empty"), ("\x01\x1b\x7f", "empty"), ("x " * 50_000, "too long"),
+])
+def test_bad_questions_get_one_line_and_non_zero_exit(store_dir: Path, question: str, needle: str) -> None:
+    before = _snapshot(store_dir)
+    for command in (["search"], ["ask", "--backend", "extractive"]):
+        out = run([*command, question], store_dir)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.count("\n") == 1 and needle in out.stderr and "Traceback" not in out.stderr
+    assert _snapshot(store_dir) == before
+
+
+def test_bad_questions_in_a_json_batch_are_reported_per_line(store_dir: Path) -> None:
+    """100,000 characters (too big for argv) and NUL bytes arrive through stdin; the batch goes on."""
+    before = _snapshot(store_dir)
+    stdin = "问" * 100_000 + "\n\x00\x00\n第八条讲了什么？\n"
+    out = run(["ask", "--json", "--backend", "extractive"], store_dir, stdin)
+    assert out.returncode == 1
+    long, nul, good = (json.loads(line) for line in out.stdout.splitlines())
+    assert "过长" in long["error"] and "100,000" in long["error"]
+    assert "empty" in nul["error"] and good["citations"] == ["A8"]
+    assert _snapshot(store_dir) == before
+
+
+def test_control_characters_inside_a_question_are_cleaned(store_dir: Path) -> None:
+    out = run(["ask", "--json", "--backend", "extractive", "第八条\x07讲了\x1b什么？"], store_dir)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["citations"] == ["A8"]
+
+
+def test_missing_data_file_and_missing_store(tmp_path: Path) -> None:
+    out = run(["ingest", str(tmp_path / "nope.zh.txt")], tmp_path / "db")
+    assert out.returncode == 3 and "document not found" in out.stderr
+    assert not (tmp_path / "db").exists()
+    out = run(["search", "第八条讲了什么？"], tmp_path / "db")
+    assert out.returncode == 4 and "请先运行 `policyqa ingest`" in out.stderr
+    assert not (tmp_path / "db").exists()
+
+
+def test_corrupt_store(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 64)
+    before = _bytes(tmp_path / "db")
+    out = run(["search", "What about EV charging?"], tmp_path / "db")
+    assert out.returncode == 4 and "unusable" in out.stderr and out.stderr.count("\n") == 1
+    assert _bytes(tmp_path / "db") == before
+
+
+def test_ask_json_batch_line_format(store_dir: Path) -> None:
+    out = run(["ask", "--json", "--backend", "extractive"], store_dir, "第八条讲了什么？\n\nWhat does Article 40 say?\n")
+    assert out.returncode == 0, out.stderr
+    a, b = (json.loads(line) for line in out.stdout.splitlines())
+    assert {"question", "answer", "language", "citations", "refused", "backend"} <= set(a)
+    assert (a["language"], a["citations"], a["refused"], a["backend"]) == ("zh", ["A8"], False, "extractive")
+    assert (b["language"], b["citations"], b["refused"]) == ("en", [], True) and "33 articles" in b["answer"]
+
+
+def test_help_explains_commands_and_environment(tmp_path: Path) -> None:
+    out = run(["--help"], tmp_path)
+    assert out.returncode == 0
+    for word in ("ingest", "search", "ask", "chat", "ui", "eval", "bench", "OPENAI_BASE_URL", "CHROMA_HOST"):
+        assert word in out.stdout

@@ -1,0 +1,137 @@
+"""Ingest into a real embedded Chroma store: idempotence, replacement, crash safety, several documents,
+missing and corrupt stores, and the same against a real `chroma run` server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import StoreError, get_retriever, ingest, load_settings, reset, search
+from rag.index import open_store
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.integration
+
+SMALL = """某市公共数据管理办法
+发布日期：2024年3月1日 来源：某市人民政府
+第一章 总则
+第一条 为了规范公共数据管理，促进数据开放共享，制定本办法。
+第二条 本办法适用于本市行政区域内的公共数据收集、存储和共享活动。
+第三条 公共数据以共享为原则，不共享为例外，由市数据局统一管理。
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_retrievers():
+    reset()
+    yield
+    reset()
+
+
+def _settings(path: Path):
+    return load_settings(env={}, store_dir=path)
+
+
+def test_reingest_is_idempotent(tmp_path: Path) -> None:
+    s = _settings(tmp_path / "db")
+    first = ingest(s, progress=False)
+    store = open_store(s)
+    count = store.count()
+    assert first[0].changed and first[0].units == 45 and count == 90  # zh + en view per unit
+    again = ingest(s, progress=False)
+    assert not again[0].changed and open_store(s).count() == count
+
+
+def test_changed_file_replaces_its_units_without_stale_ones(tmp_path: Path) -> None:
+    doc = tmp_path / "city-data-rules.zh.txt"
+    doc.write_text(SMALL, encoding="utf-8")
+    s = _settings(tmp_path / "db")
+    ingest(s, [doc], progress=False)
+    assert {r.metadata["unit_id"] for r in open_store(s).records()} == {"S1", "A1", "A2", "A3"}
+    doc.write_text(SMALL.replace("第三条 公共数据以共享为原则，不共享为例外，由市数据局统一管理。\n", ""), encoding="utf-8")
+    assert ingest(s, [doc], progress=False)[0].changed
+    assert {r.metadata["unit_id"] for r in open_store(s).records()} == {"S1", "A1", "A2"}
+
+
+def test_crash_mid_ingest_leaves_the_previous_index_live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = _settings(tmp_path / "db")
+    ingest(s, progress=False)
+    before = open_store(s).documents()
+    changed = tmp_path / "guangdong-high-quality-development-2023.zh.txt"
+    changed.write_text(DATA.read_text(encoding="utf-8").replace("建设现代化产业集群", "建设现代产业集群"), encoding="utf-8")
+
+    from vectorstore.embeddings import USEEmbeddings
+
+    calls = {"n": 0}
+    real = USEEmbeddings.embed_documents
+
+    def crash_after_two_batches(self, texts):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt("simulated crash")
+        return real(self, texts)
+
+    monkeypatch.setattr(USEEmbeddings, "embed_documents", crash_after_two_batches)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(s, [changed], progress=False)
+    monkeypatch.undo()
+    store = open_store(s)
+    assert store.documents() == before and store.count() == 90
+    assert search("第八条", settings=s).results[0].unit.title == "建设现代化产业集群"
+    names = [c.name for c in store.client.list_collections()]
+    assert len([n for n in names if ".g" in n]) == 1  # the half-built generation was dropped
+
+
+def test_several_documents_live_in_one_store(tmp_path: Path) -> None:
+    small = tmp_path / "city-data-rules.zh.txt"
+    small.write_text(SMALL, encoding="utf-8")
+    s = _settings(tmp_path / "db")
+    ingest(s, [DATA, small], progress=False)
+    assert set(open_store(s).documents()) == {"guangdong-high-quality-development-2023", "city-data-rules"}
+    top = search("公共数据共享由哪个部门统一管理？", settings=s).results[0].unit
+    assert (top.doc_id, top.unit_id) == ("city-data-rules", "A3")
+    top = search("集成电路和新能源汽车产业怎么发展？", settings=s).results[0].unit
+    assert (top.doc_id, top.unit_id) == ("guangdong-high-quality-development-2023", "A8")
+
+
+def test_missing_store_is_reported_and_not_created(tmp_path: Path) -> None:
+    s = _settings(tmp_path / "nothing-here")
+    with pytest.raises(StoreError) as err:
+        search("第八条讲了什么？", settings=s)
+    assert "policyqa ingest" in err.value.message("zh") and "请先运行" in err.value.message("zh")
+    assert not (tmp_path / "nothing-here").exists()
+
+
+def test_corrupt_store_is_reported_and_left_untouched(tmp_path: Path) -> None:
+    s = _settings(tmp_path / "db")
+    (tmp_path / "db").mkdir()
+    garbage = b"this is not a sqlite database" * 100
+    (tmp_path / "db" / "chroma.sqlite3").write_bytes(garbage)
+    with pytest.raises(StoreError, match="unusable"):
+        get_retriever(s)
+    assert (tmp_path / "db" / "chroma.sqlite3").read_bytes() == garbage
+
+
+def test_server_mode_against_a_real_chroma_server(chroma_server, tmp_path: Path) -> None:
+    host, port = chroma_server
+    s = load_settings(env={}, chroma_host=host, chroma_port=port, collection="servertest")
+    assert ingest(s, progress=False)[0].changed
+    assert not ingest(s, progress=False)[0].changed
+    outcome = search("What does the plan say about EV charging?", settings=s)
+    assert outcome.results[0].unit.unit_id == "A5"
+    assert search("第十二条", settings=s).results[0].unit.unit_id == "A12"
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    from tests.conftest import free_port
+
+    s = load_settings(env={}, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(StoreError, match="unusable"):
+        search("test", settings=s)
+
+
+def test_copying_a_store_directory_keeps_it_usable(tmp_path: Path, store_dir: Path) -> None:
+    shutil.copytree(store_dir, tmp_path / "copy")
+    assert search("第一部分", settings=_settings(tmp_path / "copy")).results[0].unit.unit_id == "S1"
