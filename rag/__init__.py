@@ -5,7 +5,7 @@ from rag.api import answer, get_retriever, reset, search, stream_answer
 from rag.config import Settings, load_settings
 from rag.document import PolicyDocument, Unit, parse_policy_document
 from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, StoreError
-from rag.index import ingest
+from rag.index import build_synthetic_store, ingest
 from rag.llm import backend_label, resolve_backend
 from rag.retrieval import SearchOutcome, SearchResult
 
@@ -18,6 +18,6 @@ def list_documents(settings: Settings) -> list[PolicyDocument]:
 __all__ = [
     "Answer", "AnswerEvent", "Citation", "DocumentError", "Final", "InputError", "LLMError", "PolicyDocument",
     "PolicyQAError", "SearchOutcome", "SearchResult", "Settings", "Source", "StoreError", "TextDelta", "Unit",
-    "answer", "backend_label", "get_retriever", "ingest", "list_documents", "load_settings", "parse_policy_document",
+    "answer", "backend_label", "build_synthetic_store", "get_retriever", "ingest", "list_documents", "load_settings", "parse_policy_document",
     "reset", "resolve_backend", "search", "stream_answer",
 ]

@@ -161,6 +161,10 @@ class AnswerChain:
                         shown += delta
                         yield TextDelta(delta)
                     pending = pending[len(done):]
+            if pending.strip() and NO_ANSWER not in raw:
+                clean = check_citations(pending, used, language).text
+                if clean:
+                    yield TextDelta(("" if language == "zh" or not shown else " ") + clean)
         except Exception as exc:
             err = describe_llm_error(exc)
             return self._extractive(state, fallback=True, warning=f"{err.message(language)}; extractive fallback")

@@ -74,3 +74,34 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
         raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",
                          f"无法写入 {_where(settings)} 的索引：{exc}") from None
     return results
+
+
+def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> int:
+    """Fill the store with `copies` synthetic documents derived from the configured one (for `policyqa bench`).
+
+    Each copy reuses the stored units with shuffled sentences and slightly perturbed embeddings, so the store
+    grows without paying the embedding cost again. Returns the number of units stored.
+    """
+    import random
+
+    import numpy as np
+
+    rng = random.Random(seed)
+    store = open_store(settings, create=True)
+    doc = parse_policy_document(settings.data_files[0])
+    ingest(settings, [Path(doc.path)], progress=False)
+    base = store.live().get(include=["embeddings", "documents", "metadatas"])
+    noise = np.random.default_rng(seed)
+    for i in range(1, copies):
+        doc_id = f"synthetic-{i:04d}"
+        records = []
+        for rid, text, vec, meta in zip(base["ids"], base["documents"], base["embeddings"], base["metadatas"], strict=True):
+            if meta["doc_id"] != doc.doc_id:
+                continue
+            parts = text.split("，")
+            rng.shuffle(parts)
+            v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
+            records.append(Record(rid.replace(doc.doc_id, doc_id), "，".join(parts), {**meta, "doc_id": doc_id},
+                                  (v / np.linalg.norm(v)).tolist()))
+        store.replace_document(doc_id, f"synthetic-{seed}-{i}", records)
+    return len(doc.units) * copies

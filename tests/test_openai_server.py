@@ -1,7 +1,6 @@
 """The local OpenAI-compatible server, exercised through the real ``openai`` and ``langchain_openai`` clients.
 
-``openai_server`` is imported as a top-level module: tests/ has no ``__init__.py``, so pytest's default
-"prepend" import mode puts tests/ itself on ``sys.path`` (works with both ``pytest`` and ``python -m pytest``).
+The server lives in ``eval/openai_stub.py`` so that ``policyqa bench`` can use it too.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
-from openai_server import (
+from eval.openai_stub import (
     EMBEDDING_DIM,
     MODEL_NAME,
     Dynamic,

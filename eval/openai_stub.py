@@ -1,4 +1,4 @@
-"""A real, local, OpenAI-compatible HTTP server for tests.
+"""A real, local, OpenAI-compatible HTTP server for tests and `policyqa bench` (the OpenAI path measured offline).
 
 Standard library only: a ``ThreadingHTTPServer`` on ``127.0.0.1`` (random free port) served from a daemon
 thread.  Tests point the real ``openai.OpenAI`` / ``langchain_openai.ChatOpenAI`` clients at ``base_url``
