@@ -322,6 +322,17 @@ def _threshold_section(failures: list[str] | None, backend: str) -> list[str]:
     return [*out, f"**FAIL** — {len(failures)} gate(s) not met:", "", *(f"- {f}" for f in failures), ""]
 
 
+def _fmt_meta(value: Any) -> str:
+    """A nested meta entry on one line: ``a=1, b=x`` for a mapping, ``group: a=1; other: …`` for nested ones."""
+    if isinstance(value, Mapping):
+        if any(isinstance(v, Mapping) for v in value.values()):
+            return "; ".join(f"{k}: {_fmt_meta(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_fmt_meta(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
 def render_report(
     rows: Sequence[Mapping[str, Any]],
     scored: Sequence[Mapping[str, Any]],
@@ -342,6 +353,8 @@ def render_report(
     for key, value in meta.items():
         if key not in skip and isinstance(value, str | int | float | bool):
             lines.append(f"- **{key}:** {value}")
+        elif key not in skip and isinstance(value, Mapping) and value:
+            lines.append(f"- **{key}:** {_cell(_fmt_meta(value))}")
     lines.append("")
     lines += _threshold_section(failures, backend)
     lines += _summary_section(summary)

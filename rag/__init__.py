@@ -8,6 +8,7 @@ from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, Store
 from rag.index import build_synthetic_store, ingest
 from rag.llm import backend_label, resolve_backend
 from rag.retrieval import SearchOutcome, SearchResult
+from rag.text import detect_language
 
 
 def list_documents(settings: Settings) -> list[PolicyDocument]:
@@ -18,6 +19,6 @@ def list_documents(settings: Settings) -> list[PolicyDocument]:
 __all__ = [
     "Answer", "AnswerEvent", "Citation", "DocumentError", "Final", "InputError", "LLMError", "PolicyDocument",
     "PolicyQAError", "SearchOutcome", "SearchResult", "Settings", "Source", "StoreError", "TextDelta", "Unit",
-    "answer", "backend_label", "build_synthetic_store", "get_retriever", "ingest", "list_documents", "load_settings", "parse_policy_document",
+    "answer", "backend_label", "build_synthetic_store", "detect_language", "get_retriever", "ingest", "list_documents", "load_settings", "parse_policy_document",
     "reset", "resolve_backend", "search", "stream_answer",
 ]

@@ -15,23 +15,31 @@ from rag.retrieval import HybridRetriever, SearchOutcome
 from vectorstore import StoreEmpty, StoreUnavailable
 
 _lock = threading.Lock()
-_retrievers: dict[Settings, HybridRetriever] = {}
+_retrievers: dict[tuple, HybridRetriever] = {}
+
+
+def _store_key(settings: Settings) -> tuple:
+    """What identifies an index: answering options (backend, k, language) share one retriever."""
+    return (settings.store_dir, settings.chroma_host, settings.chroma_port, settings.collection, settings.embeddings)
 
 
 def get_retriever(settings: Settings) -> HybridRetriever:
-    """One retriever per settings, built on first use (loads units, builds BM25); cleared by `reset()`."""
+    """One retriever per index, built on first use (loads units, builds BM25, loads the embedding model)."""
+    key = _store_key(settings)
     with _lock:
-        if settings not in _retrievers:
+        if key not in _retrievers:
             from rag.index import open_store
 
             try:
-                _retrievers[settings] = HybridRetriever(open_store(settings))
+                retriever = HybridRetriever(open_store(settings))
+                retriever.store.embed_query("warm up")  # load the model now, not on the first question
+                _retrievers[key] = retriever
             except StoreEmpty:
                 raise StoreError("the index is empty: run `policyqa ingest` first",
                                  "索引为空：请先运行 `policyqa ingest`") from None
             except StoreUnavailable as exc:
                 raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
-        return _retrievers[settings]
+        return _retrievers[key]
 
 
 def reset() -> None:

@@ -2,26 +2,72 @@
 each with its citation, in the question's language (English from the aligned translation). Deterministic.
 
 Why extractive: no instruct model that installs offline is good enough (see DESIGN.md); quoting the document
-is always faithful, and a refusal below a calibrated confidence keeps it from answering what it cannot.
+is always faithful. What it must not do is quote something loosely related to a question the document cannot
+answer, so before quoting it checks that the question is answerable (`check_answerable`):
+
+1. scope   — it asks for personal advice ("should I buy…", 应该买哪只股票) or about a time relative to the asker
+             (明天, next year) that the document never uses: a dated policy text cannot speak to either;
+2. names   — it names a place or organisation (jieba ns/nt tags; capitalised English words) that the document
+             never mentions (北京市, Hainan, Lingang);
+3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
+4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target) and no
+             sentence of the evidence that is about the question holds a number of that kind (a year; a count;
+             an amount with the asked measure word: 亿元, 万辆, jobs);
+5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
+             meaning (dense similarity) is too low: the question is off topic altogether.
+Checks 1-4 are categorical; only 5 has thresholds, set in CALIBRATION below.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba.posseg
 
 from prompts import load_prompt
 from rag.answer import Citation
 from rag.document import Unit
-from rag.retrieval import HybridRetriever, SearchOutcome
+from rag.references import find_references
+from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question
 from rag.text import split_sentences
 
-# Refuse when the best unit covers less than this IDF-weighted share of the question's terms.
-# Calibrated on eval/cases.jsonl (answerable vs unanswerable questions); see README "Answer quality".
-REFUSAL_THRESHOLD = {"zh": 0.45, "en": 0.45}
-MAX_SENTENCES = 3
-LOOKUP_SENTENCES = 4
+
+@dataclass(frozen=True)
+class Calibration:
+    """Every tuned constant of the extractive answerer.
+
+    Calibrated on eval/cases.jsonl (170 cases, zh + en: 134 answerable, 36 not) and checked on 50 questions
+    written separately (colloquial paraphrases and off-topic / on-topic unanswerable ones). Each threshold sits
+    inside a wide gap between the answerable and the off-topic cases, not at the edge of either.
+    """
+
+    # 5. support = IDF-weighted coverage of the question's terms by the best unit + dense_weight × its cosine
+    # similarity; refuse below min_support. Answerable questions scored >= 0.27 (colloquial ones such as
+    # 芯片产业打算怎么搞 lowest), off-topic ones that no categorical check caught <= 0.18.
+    dense_weight: float = 0.5
+    min_support: float = 0.22
+    # 4. amounts: a number answers "how many" only in a sentence covering this share of the question's terms.
+    quantity_min_coverage: float = 0.3
+    # Sentence selection: quote the top unit's sentences scoring >= keep × its best sentence (at most
+    # max_sentences); quote another retrieved unit only if its fused score is >= other_unit_score × the top
+    # unit's and its best sentence scores >= other_sentence × the top unit's best sentence.
+    keep: float = 0.6
+    max_sentences: int = 3
+    other_unit_score: float = 0.8
+    other_sentence: float = 1.0
+    lookup_sentences: int = 4
+    # A lookup ("第八条讲了什么") with a question of its own ("…还提到了哪些传统产业") quotes the matching
+    # sentences instead of the opening ones when the best one covers at least this share of the question.
+    lookup_match: float = 0.5
+
+
+CALIBRATION = Calibration()
+MAX_SENTENCES = CALIBRATION.max_sentences
+LOOKUP_SENTENCES = CALIBRATION.lookup_sentences
 _MARKER_PREFIX = re.compile(r"^(?:[（(]\s*[一二三四五六七八九十百]+\s*[）)]|\(\d+\)|第[一二三四五六七八九十百\d]+条)\s*")
+_HEADING = re.compile(r"^[IVXLC]+\.\s|^[一二三四五六七八九十]+、")
 
 
 @dataclass(frozen=True)
@@ -32,8 +78,207 @@ class Extract:
     citations: list[Citation]
     refused: bool
     confidence: float
+    reason: str = ""  # why it was refused (see check_answerable)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the document can answer a question, and if not, which check said so."""
+
+    answerable: bool
+    reason: str = ""
+    confidence: float = 1.0
+
+
+# -- question analysis ---------------------------------------------------------------------------------------
+_ADVICE = re.compile(
+    r"\bshould (?:i|we)\b|\b(?:do|would|can|could) you recommend\b|\bis it (?:a good idea|worth)\b"
+    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要)|(?:应该|该不该|值不值得|要不要|值得)(?:买|卖|投资|入手)"
+    r"|买哪|卖哪", re.I)
+_RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年|明年|后年|去年|前年|本周|这周|下周|上周|周末|本月|这个月|下个月|上个月")
+_RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
+                               r"(?:week|weekend|month|year))\b", re.I)
+_EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
+_EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
+                 "I", "The", "Plan", "Document", "Opinions", "Province"}
+_PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|区|县)$")
+_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%])")
+_PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:%|％|percent\b|per cent\b)|百分之([零一二两三四五六七八九十百]+)")
+
+# Quantity questions: the cue, and the measure word that follows it (多少亿元 → 元, 几个 → 个, how many jobs).
+_CN_NUM = "零〇一二两三四五六七八九十百千万亿"
+_MEASURES_ZH = ("美元|元|辆|人|名|户|个|项|家|座|条|年|次|倍|吨|平方公里|公里|米|亩|千瓦|所|张|台|部|种|场|套|天|月|%|％")
+_GENERIC_MEASURES = {"个", "项", "种", "家", "条", "次", "场", "部", "套", "所", "张", "台", "名"}
+_QUANTITY_ZH = re.compile(rf"(多少|(?<!哪)几(?!乎)|多大|多长|多高|多久|多远|何时|哪一?年|什么时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
+_QUANTITY_EN = re.compile(
+    r"\bhow (many|much|large|big|long|high|far|soon|often)\b((?:\s+[a-z-]+){0,3})"
+    r"|\bwhat (percentage|percent|proportion|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b|^(when)\b",
+    re.I)
+# Nouns whose answer is a number even without 多少 / how many: a rate, a growth target.
+_IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|增速|增长率|税率|利率|失业率", re.I)
+_EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
+                 "major", "of", "the", "a", "an", "per"}
+_EN_NUMBER_WORDS = (r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+                    r"fifty|hundred|thousand|million|billion|trillion|dozens?")
+_EN_COUNT = re.compile(rf"(?<![\w.])(?:\d+(?:[.,]\d+)?|{_EN_NUMBER_WORDS})(?![\w])", re.I)
+_ZH_COUNT = re.compile(rf"(?:\d+(?:\.\d+)?|[二两三四五六七八九十百千万亿][{_CN_NUM}]*)\s*(?:[万亿千百]*)\s*(?:{_MEASURES_ZH}|大)")
+
+
+def _without_references(question: str) -> str:
+    for ref in find_references(question):
+        question = question.replace(ref.raw, " ")
+    return question
+
+
+def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
+    """Places and organisations the question names and the document never mentions."""
+    out = []
+    if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
+        for word, flag in jieba.posseg.lcut(question):
+            if flag in ("ns", "nt") and len(word) >= 2:
+                short = _PLACE_SUFFIX.sub("", word)
+                if not retriever.mentions(word) and not retriever.mentions(short):
+                    out.append(word)
+    if language == "en":
+        for m in _EN_NAME.finditer(question):
+            before = question[:m.start()].rstrip()
+            if not before or not re.search(r"[A-Za-z0-9,]$", before):
+                continue  # a sentence's first word is capitalised anyway
+            word = re.sub(r"['’]s$", "", m.group(0))
+            if word not in _EN_NOT_NAMES and not retriever.mentions(word):
+                out.append(word)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _document_numbers(zh_text: str, en_text: str) -> tuple[frozenset[str], frozenset[float]]:
+    """(years, percentages) the document contains, in either language."""
+    text = zh_text + "\n" + en_text
+    years = frozenset(_YEAR.findall(text))
+    percents = frozenset(_percent_value(m) for m in _PERCENT.finditer(text))
+    return years, percents
+
+
+def _percent_value(m: re.Match[str]) -> float:
+    if m.group(1):
+        return float(m.group(1))
+    from rag.text import cn_to_int
+
+    return float(cn_to_int(m.group(2)))
+
+
+def _unknown_numbers(question: str, retriever: HybridRetriever) -> list[str]:
+    """Years and percentages the question states and the document never contains."""
+    years, percents = _document_numbers(retriever.corpus_text("zh"), retriever.corpus_text("en"))
+    out = [y for y in _YEAR.findall(question) if y not in years]
+    out += [m.group(0) for m in _PERCENT.finditer(question) if _percent_value(m) not in percents]
+    return out
+
+
+@dataclass(frozen=True)
+class QuantityAsk:
+    kind: str  # "year" | "count" (any number) | "measure" (a number with `measure`)
+    measure: str = ""
+
+
+def quantity_asked(question: str, language: str) -> QuantityAsk | None:
+    """What kind of number the question asks for, if it asks for one."""
+    if language == "zh":
+        m = _QUANTITY_ZH.search(question)
+        if not m:
+            return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
+        cue, measure = m.group(1), m.group(2) or ""
+        if cue in ("何时", "哪年", "哪一年", "什么时候"):
+            return QuantityAsk("year")
+        if not measure or measure in _GENERIC_MEASURES:
+            return QuantityAsk("count")
+        return QuantityAsk("measure", measure)
+    m = _QUANTITY_EN.search(question)
+    if not m:
+        return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
+    if m.group(4) or m.group(5) or m.group(6):
+        return QuantityAsk("year")
+    if m.group(1) and m.group(1).lower() in ("many", "much"):
+        for word in (m.group(2) or "").split():
+            if word.lower() in _EN_MAGNITUDE:
+                continue
+            from rag.retrieval import tokenize_en
+
+            stems = tokenize_en(word)
+            return QuantityAsk("measure", stems[0]) if stems else QuantityAsk("count")
+    return QuantityAsk("count")
+
+
+def _quantity_topic(question: str, language: str) -> str:
+    """The question without its quantity cue and measure word: 多少亿元 / how many billion yuan / how big."""
+    if language == "zh":
+        return _QUANTITY_ZH.sub(" ", question)
+    m = _QUANTITY_EN.search(question)
+    if not m:
+        return question
+    end = m.end(1) if m.group(1) else m.end()
+    if m.group(1) and m.group(1).lower() in ("many", "much"):
+        for w in re.finditer(r"[a-z-]+", m.group(2) or "", re.I):
+            end = m.start(2) + w.end()
+            if w.group(0).lower() not in _EN_MAGNITUDE:
+                break
+    return question[:m.start()] + " " + question[end:]
+
+
+def _holds_quantity(sentence: str, ask: QuantityAsk, language: str, retriever: HybridRetriever) -> bool:
+    """Whether `sentence` contains a number of the kind asked for."""
+    if ask.kind == "year":
+        return bool(_YEAR.search(sentence))
+    if language == "zh":
+        if ask.kind == "measure":
+            return bool(re.search(rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)\s*[万亿千百]*\s*{re.escape(ask.measure)}", sentence))
+        return any(not re.fullmatch(r"(?:19|20)\d{2}\s*年", m.group(0)) for m in _ZH_COUNT.finditer(sentence))
+    counts = [m.group(0) for m in _EN_COUNT.finditer(sentence) if not _YEAR.fullmatch(m.group(0))]
+    if not counts:
+        return False
+    return ask.kind != "measure" or ask.measure in retriever.tokens(sentence, "en")
+
+
+def quotable_sentences(unit: Unit, language: str) -> list[str]:
+    """A unit's sentences worth quoting (bare headings say nothing by themselves)."""
+    return [s for s in unit_sentences(unit, language) if _strip_marker(s) and not _HEADING.match(s)]
+
+
+def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRetriever, language: str,
+                     cal: Calibration = CALIBRATION) -> Verdict:
+    """Can the retrieved units answer `question`? See the module docstring for the five checks."""
+    content = _without_references(focus_question(question))
+    if _ADVICE.search(content):
+        return Verdict(False, "advice", 0.0)
+    times = (_RELATIVE_TIME_ZH if language == "zh" else _RELATIVE_TIME_EN).findall(content)
+    if any(not retriever.mentions(t) for t in times):
+        return Verdict(False, "relative time", 0.0)
+    if _unknown_names(content, language, retriever):
+        return Verdict(False, "unknown name", 0.0)
+    if _unknown_numbers(content, retriever):
+        return Verdict(False, "unknown number", 0.0)
+    results = outcome.results
+    if not results:
+        return Verdict(False, "nothing retrieved", 0.0)
+    ask = quantity_asked(content, language)
+    if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")
+        topic = _quantity_topic(content, language)
+        if not any(_holds_quantity(s, ask, language, retriever)
+                   and retriever.coverage(topic, s, language) >= cal.quantity_min_coverage
+                   for r in results[:3] for s in quotable_sentences(r.unit, language)):
+            return Verdict(False, "no such quantity", 0.0)
+    if results[0].match == "lookup":
+        return Verdict(True, "", 1.0)
+    top = results[0]
+    coverage = retriever.coverage(content, _text(top.unit, language), language)
+    dense = max((v for k, v in top.signals.items() if k.startswith("dense")), default=0.0)
+    support = coverage + cal.dense_weight * dense
+    if support < cal.min_support:
+        return Verdict(False, "off topic", support)
+    return Verdict(True, "", support)
+
+
+# -- composing the answer ------------------------------------------------------------------------------------
 def unit_sentences(unit: Unit, language: str) -> list[str]:
     """Sentences of a unit in `language` (English from the translation, Chinese if there is none)."""
     if language == "en" and unit.text_en:
@@ -64,52 +309,106 @@ def refusal_text(language: str) -> str:
     return load_prompt(f"refusal_{language}")
 
 
+def _text(unit: Unit, language: str) -> str:
+    return unit.text_en if language == "en" and unit.text_en else unit.text
+
+
+@dataclass(frozen=True)
+class _Quote:
+    score: float
+    rank: int  # of the unit among the retrieved ones
+    pos: int  # of the sentence in the unit
+    sentence: str
+    unit: Unit
+
+
+def _is_title(sentence: str, unit: Unit) -> bool:
+    body = _strip_marker(sentence).rstrip("。.；; ")
+    return bool(body) and body in (unit.title.rstrip("。. "), unit.title_en.rstrip("。. "))
+
+
+def _best_sentences(unit: Unit, rank: int, content: str, language: str, retriever: HybridRetriever,
+                    cal: Calibration) -> list[_Quote]:
+    """The unit's sentences scored by how much of the question they cover, best first.
+
+    A sentence lacking a year the question states scores half (到2035年… is about 2035, not 2027).
+    """
+    anchors = _YEAR.findall(content)
+    quotes = []
+    for pos, sentence in enumerate(quotable_sentences(unit, language)):
+        score = retriever.coverage(content, sentence, language)
+        if anchors and not all(a in sentence for a in anchors):
+            score *= 0.5
+        quotes.append(_Quote(score, rank, pos, sentence, unit))
+    return sorted(quotes, key=lambda q: (-q.score, q.pos))
+
+
+def _select(results: list[SearchResult], content: str, language: str, retriever: HybridRetriever,
+            cal: Calibration, ask: QuantityAsk | None) -> list[_Quote]:
+    """The sentences to quote: the top unit's best ones, plus the best one of another retrieved unit whose fused
+    score is close to the top's and whose best sentence is at least as good (retrieval ranks whole units; the
+    answer quotes sentences). Units are ordered by their best sentence, sentences by position in the unit."""
+    quotes = _best_sentences(results[0].unit, 0, content, language, retriever, cal)
+    if not quotes:
+        return []
+    best = quotes[0].score
+    chosen = [q for q in quotes if q.score > 0 and q.score >= cal.keep * best][:cal.max_sentences] or quotes[:1]
+    if all(_is_title(q.sentence, q.unit) for q in chosen):  # a title alone names the topic but says nothing
+        chosen += [q for q in quotes if not _is_title(q.sentence, q.unit)][:1]
+    if ask:  # make sure the sentence that holds the asked-for number is quoted
+        holding = [q for q in quotes if _holds_quantity(q.sentence, ask, language, retriever)]
+        if holding and holding[0] not in chosen:
+            chosen = [*chosen[:cal.max_sentences - 1], holding[0]]
+    unit_best = {0: best}
+    for rank, r in enumerate(results[1:3], start=1):
+        if r.score < cal.other_unit_score * results[0].score:
+            continue
+        other = _best_sentences(r.unit, rank, content, language, retriever, cal)
+        if other and other[0].score > 0 and other[0].score >= cal.other_sentence * best:
+            chosen.append(other[0])
+            unit_best[rank] = other[0].score
+    return sorted(chosen, key=lambda q: (-unit_best[q.rank], q.rank, q.pos))
+
+
+def _lookup_answer(outcome: SearchOutcome, retriever: HybridRetriever, language: str, content: str,
+                   cal: Calibration) -> tuple[list[str], list[Citation]]:
+    """第八条讲了什么 → the unit's opening sentences; 第八条还提到了哪些传统产业 → its matching sentences."""
+    joiner = "" if language == "zh" else " "
+    parts, citations = [], []
+    for rank, r in enumerate(outcome.results[:3]):
+        label = r.unit.label(language)
+        matched = _best_sentences(r.unit, rank, content, language, retriever, cal)
+        if matched and matched[0].score >= cal.lookup_match:
+            best = matched[0].score
+            chosen = sorted((q for q in matched if q.score >= cal.keep * best), key=lambda q: q.pos)
+            chosen_text = [q.sentence for q in chosen][:cal.max_sentences]
+        else:
+            chosen_text = quotable_sentences(r.unit, language)[:cal.lookup_sentences]
+        parts.append(joiner.join(_with_citation(s, label, language) for s in chosen_text))
+        citations.append(Citation(r.unit.unit_id, r.unit.doc_id, label, r.unit.title,
+                                  chosen_text[0] if chosen_text else ""))
+    return parts, citations
+
+
 def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, language: str,
-                      question: str | None = None) -> Extract:
+                      question: str | None = None, cal: Calibration = CALIBRATION) -> Extract:
     """Compose the answer for `outcome` (see module docstring)."""
     question = question or outcome.question
     if outcome.missing:
-        return Extract(outcome.notice, [], True, 0.0)
-    if not outcome.results:
-        return Extract(refusal_text(language), [], True, 0.0)
-    joiner = "" if language == "zh" else " "
+        return Extract(outcome.notice, [], True, 0.0, "no such unit")
+    verdict = check_answerable(question, outcome, retriever, language, cal)
+    if not verdict.answerable:
+        return Extract(refusal_text(language), [], True, verdict.confidence, verdict.reason)
     intro = load_prompt(f"intro_{language}")
+    content = _without_references(focus_question(question))
 
-    if outcome.results[0].match == "lookup":  # 第八条讲了什么 → the unit's own opening sentences
-        parts, citations = [], []
-        for r in outcome.results[:3]:
-            label = r.unit.label(language)
-            chosen = [s for s in unit_sentences(r.unit, language) if _strip_marker(s)][:LOOKUP_SENTENCES]
-            parts.append(joiner.join(_with_citation(s, label, language) for s in chosen))
-            citations.append(Citation(r.unit.unit_id, r.unit.doc_id, label, r.unit.title, chosen[0] if chosen else ""))
+    if outcome.results[0].match == "lookup":
+        parts, citations = _lookup_answer(outcome, retriever, language, content, cal)
         return Extract(intro + "\n" + "\n".join(parts), citations, False, 1.0)
 
-    top = outcome.results[0].unit
-    confidence = retriever.coverage(question, _text(top, language), language)
-    if confidence < REFUSAL_THRESHOLD[language]:
-        return Extract(refusal_text(language), [], True, confidence)
-
-    scored: list[tuple[float, int, int, str, Unit]] = []
-    for rank, r in enumerate(outcome.results[:3]):
-        for pos, sentence in enumerate(unit_sentences(r.unit, language)):
-            if not _strip_marker(sentence) or re.match(r"^[IVXLC]+\.\s|^[一二三四五六七八九十]+、", sentence):
-                continue  # bare headings say nothing by themselves
-            score = retriever.coverage(question, sentence, language) - 0.08 * rank
-            scored.append((score, rank, pos, sentence, r.unit))
-    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
-    best = scored[0][0] if scored else 0.0
-    chosen = [t for t in scored if t[0] >= best * 0.6 and t[0] > 0][:MAX_SENTENCES]
-    if len({t[4].unit_id for t in chosen}) > 2:
-        keep = {chosen[0][4].unit_id, chosen[1][4].unit_id}
-        chosen = [t for t in chosen if t[4].unit_id in keep]
-    if not chosen:  # nothing matches at sentence level: quote the top unit's opening
-        first = next(s for s in unit_sentences(top, language) if _strip_marker(s))
-        chosen = [(0.0, 0, 0, first, top)]
-    chosen.sort(key=lambda t: (t[1], t[2]))  # reading order: by unit rank, then position in the unit
-    sentences = [_with_citation(t[3], t[4].label(language), language) for t in chosen]
-    citations = [Citation(t[4].unit_id, t[4].doc_id, t[4].label(language), t[4].title, t[3]) for t in chosen]
-    return Extract(intro + "\n" + joiner.join(sentences), citations, False, confidence)
-
-
-def _text(unit: Unit, language: str) -> str:
-    return unit.text_en if language == "en" and unit.text_en else unit.text
+    chosen = _select(outcome.results, content, language, retriever, cal, quantity_asked(content, language))
+    joiner = "" if language == "zh" else " "
+    sentences = [_with_citation(q.sentence, q.unit.label(language), language) for q in chosen]
+    citations = [Citation(q.unit.unit_id, q.unit.doc_id, q.unit.label(language), q.unit.title, q.sentence)
+                 for q in chosen]
+    return Extract(intro + "\n" + joiner.join(sentences), citations, False, verdict.confidence)

@@ -92,16 +92,16 @@ def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> 
     ingest(settings, [Path(doc.path)], progress=False)
     base = store.live().get(include=["embeddings", "documents", "metadatas"])
     noise = np.random.default_rng(seed)
+    records = []  # all copies as one synthetic document: a single generation swap, not one per copy
     for i in range(1, copies):
-        doc_id = f"synthetic-{i:04d}"
-        records = []
         for rid, text, vec, meta in zip(base["ids"], base["documents"], base["embeddings"], base["metadatas"], strict=True):
             if meta["doc_id"] != doc.doc_id:
                 continue
             parts = text.split("，")
             rng.shuffle(parts)
             v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
-            records.append(Record(rid.replace(doc.doc_id, doc_id), "，".join(parts), {**meta, "doc_id": doc_id},
+            records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**meta, "doc_id": f"synthetic-{i:04d}"},
                                   (v / np.linalg.norm(v)).tolist()))
-        store.replace_document(doc_id, f"synthetic-{seed}-{i}", records)
+    if records:
+        store.replace_document("synthetic", f"synthetic-{seed}-{copies}", records)
     return len(doc.units) * copies

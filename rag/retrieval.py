@@ -10,6 +10,7 @@ one unit 9 and the next 2) instead of letting two weak dense lists outvote it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -37,7 +38,7 @@ _EN_STOP = frozenset({
     "province", "provincial",
     # words that frame a question (what kind of answer is wanted) rather than name its topic
     "kind", "kinds", "type", "types", "specific", "specifically", "mention", "mentions", "mentioned", "detail",
-    "details",
+    "details", "many", "much",
 })
 _ZH_STOP = frozenset({
     "的", "了", "和", "与", "及", "是", "在", "有", "吗", "呢", "吧", "啊", "什么", "怎么", "怎样", "如何", "哪些",
@@ -45,21 +46,74 @@ _ZH_STOP = frozenset({
     "提出", "讲", "说", "要", "对", "把", "被", "等", "中", "上", "下", "我", "你", "他", "们", "打算", "计划",
     # words that frame a question (what kind of answer is wanted) rather than name its topic
     "具体", "安排", "具体安排", "方面", "哪些方面", "措施", "举措", "部署", "内容", "主要", "规定", "情况", "中有",
-    "啥", "搞", "怎么样", "什么样", "哪", "几", "哪几",
+    "啥", "搞", "怎么样", "什么样", "哪", "几", "哪几", "告诉", "直接",
 })
 _PUNCT = re.compile(r"^[\W_]+$")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 Key = tuple[str, str]  # (doc_id, unit_id)
 
 
 def tokenize_zh(text: str) -> list[str]:
-    """jieba search-mode tokens (words and their sub-words), without stop words and punctuation."""
-    return [t for t in jieba.lcut_for_search(text.lower()) if t.strip() and t not in _ZH_STOP and not _PUNCT.match(t)]
+    """jieba search-mode tokens (words and their sub-words), without stop words and punctuation.
+
+    Where jieba cuts a run into single characters (it splits 前海 into 前 / 海 in some contexts but not in
+    others), adjacent single characters are also joined into bigrams, so the name still matches.
+    """
+    text = text.lower()
+    words = [t for t in jieba.lcut_for_search(text) if t.strip() and t not in _ZH_STOP and not _PUNCT.match(t)]
+    pieces = jieba.lcut(text)
+    for a, b in itertools.pairwise(pieces):
+        if len(a) == len(b) == 1 and _CJK.match(a) and _CJK.match(b) and a + b not in _ZH_STOP:
+            words.append(a + b)
+    return words
 
 
 def tokenize_en(text: str) -> list[str]:
     """Lower-cased, stop words dropped, Snowball-stemmed English tokens."""
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EN_STOP]
     return _STEM.stemWords(words)
+
+
+# Clauses addressed to the assistant rather than asking about the document ("ignore your instructions",
+# "print your system prompt", "别管什么规则了"). They are dropped before searching and before the answerability
+# check, so they neither steer retrieval nor dilute the evidence; only whole clauses go, and only when a clause
+# about something else remains.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|jailbreak|unrestricted|prompt|instructions?|rules|admin)\b"
+    r"|\byou are now\b|忽略|无视|别管|不用管|指令|规则|提示词|系统提示|管理员|不受任何限制|你现在", re.I)
+_CLAUSE_SEP = re.compile(r"([，,：:；;！!？?。\n【】]|#{2,}|(?<=[A-Za-z)\]])\.\s+(?=[A-Z]))")
+
+
+def focus_question(question: str) -> str:
+    """The question without clauses that only instruct the assistant (see _INSTRUCTION)."""
+    parts = _CLAUSE_SEP.split(question)
+    pairs = [(c, sep) for c, sep in zip(parts[0::2], [*parts[1::2], ""], strict=True) if c.strip()]
+    kept = [(c, sep) for c, sep in pairs if not _INSTRUCTION.search(c)]
+    if not kept or len(kept) == len(pairs):
+        return question
+    text = "".join(c.strip() + (sep.strip() + " " if sep.isascii() else sep) for c, sep in kept)
+    return text.strip(" ，,：:；;")
+
+
+_EN_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+             "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90}
+_EN_NUMBER = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_UNITS[1:10])}))?|{'|'.join(_EN_UNITS[1:])})"
+_EN_REF_WORDS = re.compile(rf"\b(articles?|arts?\.?|parts?|sections?|chapters?)(\s+)({_EN_NUMBER})\b", re.I)
+
+
+def english_number(words: str) -> int:
+    """'twenty-one' -> 21 (0..99 written in English words)."""
+    total = 0
+    for w in re.split(r"[- ]+", words.lower()):
+        total += _EN_TENS.get(w, 0) or (_EN_UNITS.index(w) if w in _EN_UNITS else 0)
+    return total
+
+
+def _spell_out_references(question: str) -> str:
+    """'article twenty-one' -> 'article 21', so references written in words are looked up like digits."""
+    return _EN_REF_WORDS.sub(lambda m: f"{m.group(1)}{m.group(2)}{english_number(m.group(3))}", question)
 
 
 def _idf(token_lists: list[list[str]]) -> dict[str, float]:
@@ -142,6 +196,26 @@ class HybridRetriever:
                   "en": [tokenize_en(self.units[k].text_en) for k in keys]}
         self._bm25 = {lang: BM25Index(keys, toks) for lang, toks in tokens.items()}
         self._idf = {lang: _idf(toks) for lang, toks in tokens.items()}
+        self._corpus = {"zh": "\n".join(self.units[k].text for k in keys),
+                        "en": "\n".join(self.units[k].text_en for k in keys)}
+
+    def corpus_text(self, language: str) -> str:
+        """All stored units' text in one language (Chinese, or the English translation)."""
+        return self._corpus[language]
+
+    def mentions(self, term: str) -> bool:
+        """Whether any stored unit mentions `term` (Chinese: as a substring; Latin: as a word start, any case)."""
+        term = term.strip()
+        if not term:
+            return True
+        if _CJK.search(term):
+            return term in self._corpus["zh"]
+        pattern = re.compile(rf"(?<![A-Za-z]){re.escape(term)}", re.I)
+        return bool(pattern.search(self._corpus["en"]) or pattern.search(self._corpus["zh"]))
+
+    def idf(self, term: str, language: str) -> float | None:
+        """The term's inverse document frequency over the stored units (None if no unit contains it)."""
+        return self._idf[language].get(term)
 
     def tokens(self, text: str, language: str) -> list[str]:
         return tokenize_zh(text) if language == "zh" else tokenize_en(text)
@@ -216,8 +290,12 @@ class HybridRetriever:
         return [SearchResult(self.units[key], fused[key], "search", signals[key]) for key in order]
 
     def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid") -> SearchOutcome:
-        """Lookup by explicit reference first (第十二条 / Article 12 / Part I); else hybrid search."""
-        refs = find_references(question)
+        """Lookup by explicit reference first (第十二条 / Article 12 / Part I); else hybrid search.
+
+        Clauses that only instruct the assistant are left out of both (see `focus_question`).
+        """
+        focus = _spell_out_references(focus_question(question))
+        refs = find_references(focus)
         found, missing = self.lookup(refs)
         if missing:
             articles, sections = self.counts()
@@ -230,4 +308,4 @@ class HybridRetriever:
             return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice)
         if found:
             return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(refs))]])
-        return SearchOutcome(question, language, self.rank(question, language, k, mode))
+        return SearchOutcome(question, language, self.rank(focus, language, k, mode))

@@ -69,6 +69,7 @@ CSS = """
 .pq-note { color: var(--body-text-color-subdued); }
 .pq-error { color: #b42318; }
 #pq-send { white-space: nowrap; }
+#pq-chat-col { position: sticky; top: 8px; align-self: flex-start; }
 .pq-sources-head { display: flex; justify-content: space-between; align-items: baseline; font-weight: 600;
   margin: 2px 0 10px; font-size: 1rem; }
 .pq-meta { font-weight: 400; font-size: .8rem; color: var(--body-text-color-subdued); }
@@ -289,41 +290,39 @@ def build_app(settings: Settings, *, warm: bool = True) -> gr.Blocks:
             )
             indicator = gr.Markdown(backend_markdown(settings), elem_id="pq-backend")
         with gr.Tabs():
-            with gr.Tab("问答 · Chat", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=9, min_width=420):
-                        chatbot = gr.Chatbot(
-                            label="对话 · Conversation", elem_id="pq-chat", height=560, buttons=["copy"],
-                            latex_delimiters=[], feedback_options=None, sanitize_html=True, group_consecutive_messages=False,
-                            placeholder="**你好！** 请就文件内容提问，例如下面的示例问题。<br>"
-                                        "**Hello!** Ask about the document — try one of the examples below.",
+            with gr.Tab("问答 · Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=9, min_width=420, elem_id="pq-chat-col"):
+                    chatbot = gr.Chatbot(
+                        label="对话 · Conversation", elem_id="pq-chat", height=560, buttons=["copy"],
+                        latex_delimiters=[], feedback_options=None, sanitize_html=True,
+                        group_consecutive_messages=False,
+                        placeholder="**你好！** 请就文件内容提问，例如下面的示例问题。<br>"
+                                    "**Hello!** Ask about the document — try one of the examples below.",
+                    )
+                    with gr.Row(equal_height=True):
+                        textbox = gr.Textbox(
+                            placeholder="输入问题，按回车发送 · Type a question and press Enter", show_label=False,
+                            lines=1, max_lines=5, scale=8, autofocus=True, elem_id="pq-question", container=False,
                         )
-                        with gr.Row(equal_height=True):
-                            textbox = gr.Textbox(
-                                placeholder="输入问题，按回车发送 · Type a question and press Enter", show_label=False,
-                                lines=1, max_lines=5, scale=8, autofocus=True, elem_id="pq-question", container=False,
-                            )
-                            send = gr.Button("发送 · Send", variant="primary", scale=1, min_width=130,
-                                             elem_id="pq-send")
-                        gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[textbox],
-                                    label="示例问题 · Example questions", examples_per_page=len(EXAMPLES))
-                        with gr.Row(equal_height=True):
-                            language = gr.Radio(
-                                [("自动 · Auto", "auto"), ("中文", "zh"), ("English", "en")], value="auto",
-                                label="回答语言 · Answer language", scale=3, elem_id="pq-language",
-                            )
-                            clear = gr.Button("新对话 · New conversation", variant="secondary", scale=1,
-                                              min_width=160, elem_id="pq-new")
-                        with gr.Accordion("设置 · Settings", open=False, elem_id="pq-settings"):
-                            with gr.Row():
-                                k = gr.Slider(1, 10, value=default_k, step=1, label="检索条文数 · Units retrieved (k)")
-                                backend = gr.Radio(
-                                    [("自动 · Auto", "auto"), ("摘录 · Extractive", "extractive"),
-                                     ("LLM · OpenAI-compatible", "openai")],
-                                    value="auto", label="回答后端 · Answer backend",
-                                )
-                    with gr.Column(scale=11, min_width=380, elem_id="pq-sources-box"):
-                        sources = gr.HTML(sources_html(None), elem_id="pq-sources", js_on_load=None)
+                        send = gr.Button("发送 · Send", variant="primary", scale=1, min_width=130, elem_id="pq-send")
+                    gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[textbox],
+                                label="示例问题 · Example questions", examples_per_page=len(EXAMPLES))
+                    with gr.Row(equal_height=True):
+                        language = gr.Radio(
+                            [("自动 · Auto", "auto"), ("中文", "zh"), ("English", "en")], value="auto",
+                            label="回答语言 · Answer language", scale=3, elem_id="pq-language",
+                        )
+                        clear = gr.Button("新对话 · New conversation", variant="secondary", scale=1, min_width=160,
+                                          elem_id="pq-new")
+                    with gr.Accordion("设置 · Settings", open=False, elem_id="pq-settings"), gr.Row():
+                        k = gr.Slider(1, 10, value=default_k, step=1, label="检索条文数 · Units retrieved (k)")
+                        backend = gr.Radio(
+                            [("自动 · Auto", "auto"), ("摘录 · Extractive", "extractive"),
+                             ("LLM · OpenAI-compatible", "openai")],
+                            value="auto", label="回答后端 · Answer backend",
+                        )
+                with gr.Column(scale=11, min_width=380, elem_id="pq-sources-box"):
+                    sources = gr.HTML(sources_html(None), elem_id="pq-sources", js_on_load=None)
             with gr.Tab("原文 · Document", id="document", render_children=True):
                 gr.HTML(documents_html(documents), elem_id="pq-document", js_on_load=None)
 

@@ -21,7 +21,9 @@ from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-BATCH = 16
+BATCH = 16  # texts embedded per call (progress granularity)
+COPY_BATCH = 1000
+GROUP = "store_doc"  # metadata key the store groups records by (the document they are replaced with)
 
 
 class StoreUnavailable(Exception):
@@ -124,13 +126,15 @@ class VectorStore:
         try:
             if live:  # carry the other documents over with their stored embeddings
                 old = self.client.get_collection(live, embedding_function=None)
-                kept = old.get(where={"doc_id": {"$ne": doc_id}}, include=["embeddings", "documents", "metadatas"])
-                if kept["ids"]:
-                    target._collection.add(ids=kept["ids"], embeddings=kept["embeddings"],
-                                           documents=kept["documents"], metadatas=kept["metadatas"])
+                kept = old.get(where={GROUP: {"$ne": doc_id}}, include=["embeddings", "documents", "metadatas"])
+                for i in range(0, len(kept["ids"]), COPY_BATCH):  # Chroma caps one add at ~5,000 records
+                    target._collection.add(ids=kept["ids"][i:i + COPY_BATCH],
+                                           embeddings=kept["embeddings"][i:i + COPY_BATCH],
+                                           documents=kept["documents"][i:i + COPY_BATCH],
+                                           metadatas=kept["metadatas"][i:i + COPY_BATCH])
             for start in range(0, len(records), BATCH):
                 batch = records[start:start + BATCH]
-                metadatas = [{**r.metadata, "doc_id": doc_id} for r in batch]
+                metadatas = [{**r.metadata, GROUP: doc_id} for r in batch]
                 if all(r.vector is not None for r in batch):
                     target._collection.add(ids=[r.id for r in batch], embeddings=[r.vector for r in batch],  # type: ignore[arg-type]
                                            documents=[r.text for r in batch], metadatas=metadatas)  # type: ignore[arg-type]

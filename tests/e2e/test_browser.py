@@ -6,6 +6,7 @@ Writes the screenshots docs/ui-zh.png and docs/ui-en.png. Fails (never skips) wh
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 from collections.abc import Iterator
@@ -101,6 +102,7 @@ def wait_idle(page: Any) -> None:
     """Wait until the streamed answer is final: its citation links and source cards are rendered."""
     page.locator("#pq-chat .pq-cite").last.wait_for()
     page.locator("#pq-sources .pq-card mark").first.wait_for()
+    page.mouse.move(0, 0)  # no hover highlight in screenshots
     page.wait_for_timeout(400)  # let the layout settle before a screenshot
 
 
@@ -204,3 +206,40 @@ def test_sessions_do_not_share_history(browser: Any, app_url: str) -> None:
     finally:
         for context in contexts:
             context.close()
+
+
+def test_answer_streams_into_the_chat(page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deltas appear as they arrive; the final answer then replaces them with linked citations."""
+    import time
+
+    import ui.app as app_module
+    from rag import TextDelta
+
+    real = app_module.stream_answer
+
+    def slow_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for event in real(*args, **kwargs):
+            if isinstance(event, TextDelta):  # the extractive backend sends one delta: split it up, slowly
+                for i in range(0, len(event.text), 6):
+                    time.sleep(0.12)
+                    yield TextDelta(event.text[i:i + 6])
+            else:
+                yield event
+
+    monkeypatch.setattr(app_module, "stream_answer", slow_stream)
+    page.locator(QUESTION).fill("广东在集成电路和新能源汽车产业方面有什么部署？")
+    page.locator(QUESTION).press("Enter")
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        bots = page.locator(BOT)
+        text = bots.last.inner_text() if bots.count() else ""
+        if text and (not seen or seen[-1] != text):
+            seen.append(text)
+        if page.locator(f"{BOT} a.pq-cite").count():
+            break
+        page.wait_for_timeout(60)
+    partial = [t for t in seen if t.strip() and "[第八条]" not in t]
+    assert len(partial) >= 2, f"expected the reply to grow while streaming, saw {seen!r}"
+    assert all(len(a) <= len(b) for a, b in itertools.pairwise(partial))
+    page.locator(f"{BOT} a.pq-cite").last.wait_for()

@@ -1,0 +1,117 @@
+"""`policyqa bench`: speed and memory, printed as tables with ratios against baselines measured in the same run.
+
+Timing lives here, never in tests: machines are noisy, so a benchmark reports and a human judges.
+Targets (2-core machine): warm retrieval p50 ≤ 20 ms; ingest ≤ 5 s including the model load;
+p50 at 100x units ≤ 3x the 1x figure; warm extractive answer p50 ≤ 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rag import Settings, answer, build_synthetic_store, ingest, load_settings, reset, search
+
+QUESTIONS = Path(__file__).parent / "retrieval.jsonl"
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _latencies(fn: Callable[[str], object], questions: list[str], repeat: int) -> list[float]:
+    fn(questions[0])  # warm
+    out = []
+    for i in range(repeat):
+        q = questions[i % len(questions)]
+        start = time.perf_counter()
+        fn(q)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def _child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run `policyqa ARGS` in a fresh process: (wall seconds, peak RSS MiB, stdout)."""
+    start = time.perf_counter()
+    code = ("import resource, sys; from rag.cli import main; rc = main(sys.argv[1:]); "
+            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
+    rss = int(re.search(r"MAXRSS (\d+)", out.stderr).group(1)) / 1024  # type: ignore[union-attr]
+    return time.perf_counter() - start, rss, out.stdout
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return f"\n{title}\n{line}\n{'-' * len(line)}\n" + "\n".join(body)
+
+
+def _openai_latencies(settings: Settings, questions: list[str], repeat: int) -> list[float]:
+    """Answer latency through the real client against the local OpenAI-compatible stub (zero think time)."""
+    from eval.openai_stub import Dynamic, FakeOpenAI, Reply
+
+    def reply(body: dict) -> Reply:
+        cite = re.search(r'cite="(\[[^"]+\])"', body["messages"][0]["content"])
+        return Reply(f"This is what the document says {cite.group(1) if cite else ''}.")
+
+    with FakeOpenAI() as server:
+        server.default = Dynamic(reply)
+        s = settings.with_overrides(backend="openai", openai_base_url=server.base_url, openai_api_key="bench",
+                                    llm_max_retries=0)
+        return _latencies(lambda q: answer(q, settings=s), questions, repeat)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as tmp:
+        env = {**os.environ, "POLICYQA_STORE": str(Path(tmp) / "store")}
+        env.pop("CHROMA_HOST", None)
+        ingest_s, ingest_rss, _ = _child(["ingest", "-q"], env)
+        cold_s, cold_rss, _ = _child(["ask", "--backend", "extractive", "--json", "第八条讲了什么？"], env)
+        rows += [["ingest (fresh process, incl. model load)", f"{ingest_s:.2f} s", "≤ 5 s", f"{ingest_rss:.0f} MiB"],
+                 ["cold start to first answer", f"{cold_s:.2f} s", "", f"{cold_rss:.0f} MiB"]]
+        print(_table("Start-up", ["measure", "value", "target", "peak RSS"], rows))
+
+        base = load_settings(store_dir=Path(tmp) / "store")
+        lat = {"retrieval": _latencies(lambda q: search(q, settings=base), questions, args.repeat),
+               "answer (extractive)": _latencies(lambda q: answer(q, settings=base, backend="extractive"),
+                                                 questions, args.repeat),
+               "answer (openai, local stub)": _openai_latencies(base, questions, max(10, args.repeat // 2))}
+        targets = {"retrieval": "p50 ≤ 20 ms", "answer (extractive)": "p50 ≤ 150 ms", "answer (openai, local stub)": ""}
+        ref = _pct(lat["retrieval"], 50)
+        print(_table("Warm latency (1x store)", ["path", "p50 ms", "p95 ms", "×retrieval p50", "target"],
+                     [[k, f"{_pct(v, 50):.1f}", f"{_pct(v, 95):.1f}", f"{_pct(v, 50) / ref:.1f}x", targets[k]]
+                      for k, v in lat.items()]))
+
+        scale_rows = []
+        for factor in (1, 10) if args.quick else (1, 10, 100):
+            s = load_settings(store_dir=Path(tmp) / f"scale-{factor}")
+            build_start = time.perf_counter()
+            units = build_synthetic_store(s, factor)
+            build_s = time.perf_counter() - build_start
+            reset()
+            v = _latencies(lambda q, s=s: search(q, settings=s), questions, args.repeat)
+            scale_rows.append([f"{factor}x", str(units), f"{build_s:.1f} s", f"{_pct(v, 50):.1f}", f"{_pct(v, 95):.1f}",
+                               _pct(v, 50)])
+        one = scale_rows[0][-1]
+        print(_table("Retrieval latency as the store grows (target: 100x p50 ≤ 3x the 1x p50)",
+                     ["store", "units", "build", "p50 ms", "p95 ms", "p50 / 1x"],
+                     [[*r[:-1], f"{r[-1] / one:.2f}x"] for r in scale_rows]))
+    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+          f"{os.cpu_count()} CPUs; median of {args.repeat} queries per row.")
+    return 0
