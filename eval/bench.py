@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rag import Settings, answer, build_synthetic_store, ingest, load_settings, reset, search
+from rag import Settings, answer, build_synthetic_store, load_settings, reset, search
 
 QUESTIONS = Path(__file__).parent / "retrieval.jsonl"
 

@@ -73,7 +73,8 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (how CLI flags win over env vars)."""
         paths = {f.name for f in fields(self) if f.type in ("Path", Path)}
-        return replace(self, **{k: Path(v) if k in paths else v for k, v in overrides.items() if v is not None})
+        values: dict[str, Any] = {k: Path(v) if k in paths else v for k, v in overrides.items() if v is not None}
+        return replace(self, **values)
 
     @property
     def uses_chroma_server(self) -> bool:

@@ -17,6 +17,8 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
+from pydantic import SecretStr
+
 from eval.openai_stub import (
     EMBEDDING_DIM,
     MODEL_NAME,
@@ -28,7 +30,6 @@ from eval.openai_stub import (
     fake_embedding,
     serve,
 )
-from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 

@@ -39,7 +39,7 @@ def test_english_citation_forms_are_canonicalised(doc) -> None:
 def test_prompt_placeholders_match_what_the_code_supplies(doc) -> None:
     for lang in ("zh", "en"):
         assert prompts.placeholders(f"system_{lang}") == {"context", "no_answer"}
-        context, used = format_context([doc.unit("A8")], lang, 3000)
+        context, _used = format_context([doc.unit("A8")], lang, 3000)
         rendered = prompts.render(f"system_{lang}", context=context, no_answer=NO_ANSWER)
         assert "[第八条]" in rendered if lang == "zh" else "[Art. 8]" in rendered
         assert prompts.load_prompt(f"refusal_{lang}")
