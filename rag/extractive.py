@@ -5,7 +5,7 @@ Why extractive: no instruct model that installs offline is good enough (see DESI
 is always faithful. What it must not do is quote something loosely related to a question the document cannot
 answer, so before quoting it checks that the question is answerable (`check_answerable`):
 
-1. scope   — it asks for personal advice ("should I buy…", 应该买哪只股票) or about a time relative to the asker
+1. scope   — it asks for buying / investing advice ("should I buy…", 买哪只股票) or about a time relative to the asker
              (明天, next year) that the document never uses: a dated policy text cannot speak to either;
 2. names   — it names a place or organisation (jieba ns/nt tags; capitalised English words) that the document
              never mentions (北京市, Hainan, Lingang);
@@ -45,7 +45,9 @@ class Calibration:
 
     # 5. support = IDF-weighted coverage of the question's terms by the best unit + dense_weight × its cosine
     # similarity; refuse below min_support. Answerable questions scored >= 0.27 (colloquial ones such as
-    # 芯片产业打算怎么搞 lowest), off-topic ones that no categorical check caught <= 0.18.
+    # 芯片产业打算怎么搞 lowest); every unanswerable eval case is caught by checks 1-4 before this one, so the
+    # lower side comes from the extra off-topic questions (cooking, "who is the governor"): <= 0.18.
+    # Any value in 0.2-0.25 gives the same results.
     dense_weight: float = 0.5
     min_support: float = 0.22
     # 4. amounts: a number answers "how many" only in a sentence covering this share of the question's terms.
@@ -89,10 +91,11 @@ class Verdict:
 
 
 # -- question analysis ---------------------------------------------------------------------------------------
+# Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
-    r"\bshould (?:i|we)\b|\b(?:do|would|can|could) you recommend\b|\bis it (?:a good idea|worth)\b"
-    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要)|(?:应该|该不该|值不值得|要不要|值得)(?:买|卖|投资|入手)"
-    r"|买哪|卖哪", re.I)
+    r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase)|\b(?:do|would) you recommend\b"
+    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要|能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|买哪|卖哪",
+    re.I)
 _RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年|明年|后年|去年|前年|本周|这周|下周|上周|周末|本月|这个月|下个月|上个月")
 _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
                                r"(?:week|weekend|month|year))\b", re.I)
@@ -187,8 +190,10 @@ def _percent_value(m: re.Match[str]) -> float:
 
 
 def _unknown_numbers(question: str, retriever: HybridRetriever) -> list[str]:
-    """Years and percentages the question states and the document never contains."""
-    years, percents = _document_numbers(retriever.corpus_text("zh"), retriever.corpus_text("en"))
+    """Years and percentages the question states and the document never contains (its id counts: it holds the
+    publication year, which the units themselves may not)."""
+    doc_ids = " ".join(sorted({doc_id for doc_id, _unit in retriever.units}))
+    years, percents = _document_numbers(retriever.corpus_text("zh") + "\n" + doc_ids, retriever.corpus_text("en"))
     out = [y for y in _YEAR.findall(question) if y not in years]
     out += [m.group(0) for m in _PERCENT.finditer(question) if _percent_value(m) not in percents]
     return out
@@ -196,8 +201,14 @@ def _unknown_numbers(question: str, retriever: HybridRetriever) -> list[str]:
 
 @dataclass(frozen=True)
 class QuantityAsk:
-    kind: str  # "year" | "count" (any number) | "measure" (a number with `measure`)
-    measure: str = ""
+    kind: str  # "year" | "count" (any number) | "measure" (a number with `measure`) | "items" (see below)
+    measure: str = ""  # the measure word, or for "items" the thing counted (国家公园 / park)
+
+
+# "How many parks" / 几个国家公园 is answered by a number or by a list of the things counted; "how many yuan" /
+# 多少万辆 only by a number with that unit.
+_EN_UNITS = {"yuan", "dollar", "percent", "kilometr", "km", "metr", "ton", "tonn", "mu", "hectar", "squar", "year",
+             "month", "day", "hour", "time", "billion", "million"}
 
 
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:
@@ -209,9 +220,10 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         cue, measure = m.group(1), m.group(2) or ""
         if cue in ("何时", "哪年", "哪一年", "什么时候"):
             return QuantityAsk("year")
-        if not measure or measure in _GENERIC_MEASURES:
-            return QuantityAsk("count")
-        return QuantityAsk("measure", measure)
+        if measure in _GENERIC_MEASURES:
+            counted = tokenize_zh(question[m.end():])
+            return QuantityAsk("items", counted[0]) if counted else QuantityAsk("count")
+        return QuantityAsk("measure", measure) if measure else QuantityAsk("count")
     m = _QUANTITY_EN.search(question)
     if not m:
         return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
@@ -222,7 +234,9 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
             if word.lower() in _EN_MAGNITUDE:
                 continue
             stems = tokenize_en(word)
-            return QuantityAsk("measure", stems[0]) if stems else QuantityAsk("count")
+            if not stems:
+                return QuantityAsk("count")
+            return QuantityAsk("measure" if stems[0] in _EN_UNITS else "items", stems[0])
     return QuantityAsk("count")
 
 
@@ -246,6 +260,9 @@ def _holds_quantity(sentence: str, ask: QuantityAsk, language: str, retriever: H
     """Whether `sentence` contains a number of the kind asked for."""
     if ask.kind == "year":
         return bool(_YEAR.search(sentence))
+    if ask.kind == "items" and ask.measure in retriever.tokens(sentence, language) and (
+            "、" in sentence if language == "zh" else re.search(r", .* and |\w and \w", sentence)):
+        return True  # a list of the things counted: 推进南岭国家公园、丹霞山国家公园创建
     if language == "zh":
         if ask.kind == "measure":
             return bool(re.search(rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)\s*[万亿千百]*\s*{re.escape(ask.measure)}", sentence))
@@ -253,7 +270,7 @@ def _holds_quantity(sentence: str, ask: QuantityAsk, language: str, retriever: H
     counts = [m.group(0) for m in _EN_COUNT.finditer(sentence) if not _YEAR.fullmatch(m.group(0))]
     if not counts:
         return False
-    return ask.kind != "measure" or ask.measure in retriever.tokens(sentence, "en")
+    return ask.kind == "count" or ask.measure in retriever.tokens(sentence, "en")
 
 
 def quotable_sentences(unit: Unit, language: str) -> list[str]:
@@ -351,7 +368,7 @@ def _best_sentences(unit: Unit, rank: int, content: str, language: str, retrieve
 
     A sentence lacking a year the question states scores half (到2035年… is about 2035, not 2027).
     """
-    anchors = _YEAR.findall(content)
+    anchors = [y for y in _YEAR.findall(content) if y in retriever.corpus_text(language)]
     quotes = []
     for pos, sentence in enumerate(quotable_sentences(unit, language)):
         score = retriever.coverage(content, sentence, language)

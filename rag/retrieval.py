@@ -16,6 +16,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import bm25s
@@ -59,19 +60,30 @@ def tokenize_zh(text: str) -> list[str]:
     Where jieba cuts a run into single characters (it splits 前海 into 前 / 海 in some contexts but not in
     others), adjacent single characters are also joined into bigrams, so the name still matches.
     """
+    return list(_tokenize_zh(text))
+
+
+def tokenize_en(text: str) -> list[str]:
+    """Lower-cased, stop words dropped, Snowball-stemmed English tokens."""
+    return list(_tokenize_en(text))
+
+
+# Cached: the answerer scores every sentence of the retrieved units, and the same sentences come back often.
+@lru_cache(maxsize=8192)
+def _tokenize_zh(text: str) -> tuple[str, ...]:
     text = text.lower()
     words = [t for t in jieba.lcut_for_search(text) if t.strip() and t not in _ZH_STOP and not _PUNCT.match(t)]
     pieces = jieba.lcut(text)
     for a, b in itertools.pairwise(pieces):
         if len(a) == len(b) == 1 and _CJK.match(a) and _CJK.match(b) and a + b not in _ZH_STOP:
             words.append(a + b)
-    return words
+    return tuple(words)
 
 
-def tokenize_en(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, Snowball-stemmed English tokens."""
+@lru_cache(maxsize=8192)
+def _tokenize_en(text: str) -> tuple[str, ...]:
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EN_STOP]
-    return _STEM.stemWords(words)
+    return tuple(_STEM.stemWords(words))
 
 
 # Clauses addressed to the assistant rather than asking about the document ("ignore your instructions",
