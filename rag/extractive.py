@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import jieba
 import jieba.posseg
 
 from prompts import load_prompt
@@ -221,7 +222,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         if cue in ("何时", "哪年", "哪一年", "什么时候"):
             return QuantityAsk("year")
         if measure in _GENERIC_MEASURES:
-            counted = tokenize_zh(question[m.end():])
+            counted = [w for w in jieba.lcut(question[m.end():]) if re.match(r"[\w\u4e00-\u9fff]", w)]
             return QuantityAsk("items", counted[0]) if counted else QuantityAsk("count")
         return QuantityAsk("measure", measure) if measure else QuantityAsk("count")
     m = _QUANTITY_EN.search(question)
@@ -260,9 +261,10 @@ def _holds_quantity(sentence: str, ask: QuantityAsk, language: str, retriever: H
     """Whether `sentence` contains a number of the kind asked for."""
     if ask.kind == "year":
         return bool(_YEAR.search(sentence))
-    if ask.kind == "items" and ask.measure in retriever.tokens(sentence, language) and (
-            "、" in sentence if language == "zh" else re.search(r", .* and |\w and \w", sentence)):
-        return True  # a list of the things counted: 推进南岭国家公园、丹霞山国家公园创建
+    if ask.kind == "items":  # a list of the things counted: 推进南岭国家公园、丹霞山国家公园创建
+        mentions = retriever.tokens(sentence, language).count(ask.measure)
+        if mentions and ("、" in sentence if language == "zh" else mentions >= 2 or re.search(r", .+ and ", sentence)):
+            return True
     if language == "zh":
         if ask.kind == "measure":
             return bool(re.search(rf"(?:\d+(?:\.\d+)?|[{_CN_NUM}]+)\s*[万亿千百]*\s*{re.escape(ask.measure)}", sentence))
@@ -362,8 +364,7 @@ def _is_title(sentence: str, unit: Unit) -> bool:
     return bool(body) and body in (unit.title.rstrip("。. "), unit.title_en.rstrip("。. "))
 
 
-def _best_sentences(unit: Unit, rank: int, content: str, language: str, retriever: HybridRetriever,
-                    cal: Calibration) -> list[_Quote]:
+def _best_sentences(unit: Unit, rank: int, content: str, language: str, retriever: HybridRetriever) -> list[_Quote]:
     """The unit's sentences scored by how much of the question they cover, best first.
 
     A sentence lacking a year the question states scores half (到2035年… is about 2035, not 2027).
@@ -383,25 +384,30 @@ def _select(results: list[SearchResult], content: str, language: str, retriever:
     """The sentences to quote: the top unit's best ones, plus the best one of another retrieved unit whose fused
     score is close to the top's and whose best sentence is at least as good (retrieval ranks whole units; the
     answer quotes sentences). Units are ordered by their best sentence, sentences by position in the unit."""
-    quotes = _best_sentences(results[0].unit, 0, content, language, retriever, cal)
+    quotes = _best_sentences(results[0].unit, 0, content, language, retriever)
     if not quotes:
         return []
     best = quotes[0].score
     chosen = [q for q in quotes if q.score > 0 and q.score >= cal.keep * best][:cal.max_sentences] or quotes[:1]
     if all(_is_title(q.sentence, q.unit) for q in chosen):  # a title alone names the topic but says nothing
         chosen += [q for q in quotes if not _is_title(q.sentence, q.unit)][:1]
-    if ask:  # make sure the sentence that holds the asked-for number is quoted
-        holding = [q for q in quotes if _holds_quantity(q.sentence, ask, language, retriever)]
-        if holding and holding[0] not in chosen:
-            chosen = [*chosen[:cal.max_sentences - 1], holding[0]]
     unit_best = {0: best}
     for rank, r in enumerate(results[1:3], start=1):
         if r.score < cal.other_unit_score * results[0].score:
             continue
-        other = _best_sentences(r.unit, rank, content, language, retriever, cal)
+        other = _best_sentences(r.unit, rank, content, language, retriever)
         if other and other[0].score > 0 and other[0].score >= cal.other_sentence * best:
             chosen.append(other[0])
             unit_best[rank] = other[0].score
+    if ask and not any(_holds_quantity(q.sentence, ask, language, retriever) for q in chosen):
+        # quote the sentence that holds the asked-for number (check_answerable found one in the top three)
+        holding = [q for rank, r in enumerate(results[:3])
+                   for q in _best_sentences(r.unit, rank, content, language, retriever)
+                   if _holds_quantity(q.sentence, ask, language, retriever)]
+        if holding:
+            evidence = max(holding, key=lambda q: (q.score, -q.rank))
+            chosen = [*[q for q in chosen if q.rank == 0][:cal.max_sentences - 1], evidence]
+            unit_best.setdefault(evidence.rank, evidence.score)
     return sorted(chosen, key=lambda q: (-unit_best[q.rank], q.rank, q.pos))
 
 
@@ -412,7 +418,7 @@ def _lookup_answer(outcome: SearchOutcome, retriever: HybridRetriever, language:
     parts, citations = [], []
     for rank, r in enumerate(outcome.results[:3]):
         label = r.unit.label(language)
-        matched = _best_sentences(r.unit, rank, content, language, retriever, cal)
+        matched = _best_sentences(r.unit, rank, content, language, retriever)
         if matched and matched[0].score >= cal.lookup_match:
             best = matched[0].score
             chosen = sorted((q for q in matched if q.score >= cal.keep * best), key=lambda q: q.pos)

@@ -107,11 +107,11 @@ def focus_question(question: str) -> str:
     return text.strip(" ，,：:；;")
 
 
-_EN_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-             "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+            "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
             "ninety": 90}
-_EN_NUMBER = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_UNITS[1:10])}))?|{'|'.join(_EN_UNITS[1:])})"
+_EN_NUMBER = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_ONES[1:10])}))?|{'|'.join(_EN_ONES[1:])})"
 _EN_REF_WORDS = re.compile(rf"\b(articles?|arts?\.?|parts?|sections?|chapters?)(\s+)({_EN_NUMBER})\b", re.I)
 
 
@@ -119,7 +119,7 @@ def english_number(words: str) -> int:
     """'twenty-one' -> 21 (0..99 written in English words)."""
     total = 0
     for w in re.split(r"[- ]+", words.lower()):
-        total += _EN_TENS.get(w, 0) or (_EN_UNITS.index(w) if w in _EN_UNITS else 0)
+        total += _EN_TENS.get(w, 0) or (_EN_ONES.index(w) if w in _EN_ONES else 0)
     return total
 
 
@@ -237,7 +237,7 @@ class HybridRetriever:
 
         Terms the corpus never uses weigh the most, so a question about something the document does not
         mention ("weather", "海南自贸港") scores low even if its generic words match. The extractive answerer
-        refuses below a threshold calibrated on the eval set.
+        uses it to pick sentences and, with dense similarity, to judge whether a question is on topic.
         """
         idf = self._idf[language]
         unseen = max(idf.values(), default=1.0) * 1.5

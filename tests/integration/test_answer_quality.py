@@ -108,14 +108,14 @@ def test_answers_are_in_the_question_language(runs: list[Run], language: str, se
     from rag.text import detect_language
 
     units = {u.unit_id: u for u in rag.get_retriever(settings).units.values()}
-    wrong = []
-    for r in (r for r in runs if r.case["language"] == language):
+    wrong, mine = [], [r for r in runs if r.case["language"] == language]
+    for r in mine:
         a = r.answer
         quotes_ok = all(c.quote and c.quote in (units[c.unit_id].text if language == "zh" else units[c.unit_id].text_en)
                         for c in a.citations)
         if a.language != language or detect_language(a.text) != language or not quotes_ok:
             wrong.append(r)
-    assert not wrong, _report(wrong, len(wrong), f"not answered in {language} (or quoting the other language)")
+    assert not wrong, _report(wrong, len(mine), f"not answered in {language} (or quoting the other language)")
 
 
 def test_lookups_cite_the_named_unit(runs: list[Run]) -> None:
