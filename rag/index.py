@@ -14,7 +14,7 @@ from rag.document import PolicyDocument, Unit, parse_policy_document
 from rag.errors import StoreError
 from vectorstore import Record, StoreUnavailable, VectorStore, make_chroma_client, make_embeddings
 
-VIEWS = ("zh", "en")  # every unit is stored twice: its Chinese text and its English translation, each embedded
+VIEWS = ("zh", "en")  # store partitions: every unit is embedded twice, its Chinese text and its English translation
 
 
 def _where(settings: Settings) -> str:
@@ -46,8 +46,8 @@ def unit_records(unit: Unit) -> list[Record]:
     without a translation still compete fairly in the fusion.
     """
     meta = unit.metadata()
-    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, "view": "zh"}),
-            Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en or unit.text, {**meta, "view": "en"})]
+    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, meta, partition="zh"),
+            Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en or unit.text, meta, partition="en")]
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,18 @@ def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> 
     store = open_store(settings, create=True)
     doc = parse_policy_document(settings.data_files[0])
     ingest(settings, [Path(doc.path)], progress=False)
-    base = store.live().get(include=["embeddings", "documents", "metadatas"])
     noise = np.random.default_rng(seed)
     records = []  # all copies as one synthetic document: a single generation swap, not one per copy
-    for i in range(1, copies):
-        for rid, text, vec, meta in zip(base["ids"], base["documents"], base["embeddings"], base["metadatas"], strict=True):
-            if meta["doc_id"] != doc.doc_id:
-                continue
-            parts = text.split("，")
-            rng.shuffle(parts)
-            v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
-            records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**meta, "doc_id": f"synthetic-{i:04d}"},
-                                  (v / np.linalg.norm(v)).tolist()))
+    for view in VIEWS:
+        base = store.live(view).get(where={"doc_id": doc.doc_id}, include=["embeddings", "documents", "metadatas"])
+        for i in range(1, copies):
+            for rid, text, vec, meta in zip(base["ids"], base["documents"], base["embeddings"], base["metadatas"],
+                                            strict=True):
+                parts = text.split("，")
+                rng.shuffle(parts)
+                v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
+                records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**meta, "doc_id": f"synthetic-{i:04d}"},
+                                      (v / np.linalg.norm(v)).tolist(), partition=view))
     if records:
         store.replace_document("synthetic", f"synthetic-{seed}-{copies}", records)
     return len(doc.units) * copies

@@ -200,9 +200,13 @@ class HybridRetriever:
         self.store = store
         self.candidates = candidates
         self.units: dict[Key, Unit] = {}
-        for rec in store.records(where={"view": "zh"}):
+        self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
+        for rec in store.records("zh"):
             unit = Unit.from_metadata(rec.text, rec.metadata)
             self.units[(unit.doc_id, unit.unit_id)] = unit
+        for partition in store.partitions():
+            for rec in store.records(partition):
+                self._record_keys[rec.id] = (rec.metadata["doc_id"], rec.metadata["unit_id"])
         keys = list(self.units)
         tokens = {"zh": [tokenize_zh(self.units[k].text) for k in keys],
                   "en": [tokenize_en(self.units[k].text_en) for k in keys]}
@@ -281,8 +285,8 @@ class HybridRetriever:
             vector = self.store.embed_query(question)
             for name in names:
                 if name.startswith("dense"):
-                    hits = self.store.query(vector, self.candidates, where={"view": name[-2:]})
-                    lists[name] = [((h.metadata["doc_id"], h.metadata["unit_id"]), h.similarity) for h in hits]
+                    hits = self.store.query(vector, self.candidates, partition=name[-2:])
+                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits if rid in self._record_keys]
         return lists
 
     def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:

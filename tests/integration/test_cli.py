@@ -27,7 +27,7 @@ def _snapshot(store: Path) -> tuple[dict[str, str], dict[str, str]]:
     from rag.index import open_store
 
     vs = open_store(load_settings(env={}, store_dir=store))
-    return vs.documents(), {r.id: r.text for r in vs.records()}
+    return vs.documents(), {r.id: r.text for p in vs.partitions() for r in vs.records(p)}
 
 
 def _bytes(store: Path) -> dict[str, bytes]:
