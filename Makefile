@@ -31,7 +31,7 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check rag vectorstore prompts ui eval tests
-	$(VENV)/bin/mypy rag vectorstore prompts
+	$(VENV)/bin/mypy rag vectorstore prompts ui eval
 
 ## Everything: lint, types, unit, integration (real Chroma server, local OpenAI-compatible server), browser tests.
 test: install system-deps lint

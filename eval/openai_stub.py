@@ -30,6 +30,7 @@ import json
 import math
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -410,6 +411,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     fake: FakeOpenAI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (keep-alive connection closed, request timed out) is normal here."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            super().handle_error(request, client_address)
 
 
 class FakeOpenAI:

@@ -1,24 +1,52 @@
-"""policyqa core: parse → store → retrieve → answer. The CLI, UI and eval use only what is exported here."""
+"""policyqa core: parse → store → retrieve → answer. The CLI, UI and eval use only what is exported here.
 
-from rag.answer import Answer, AnswerEvent, Citation, Final, Source, TextDelta
-from rag.api import answer, get_retriever, reset, search, stream_answer
-from rag.config import Settings, load_settings
-from rag.document import PolicyDocument, Unit, parse_policy_document
-from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, StoreError
-from rag.index import build_synthetic_store, ingest
-from rag.llm import backend_label, resolve_backend
-from rag.retrieval import SearchOutcome, SearchResult
-from rag.text import detect_language
+Exports load lazily (PEP 562): `policyqa ingest` needs the parser and the store, not the answer chain's
+LangChain, tokenizer and jieba imports, and starts ~1 s faster for it.
+"""
 
+from __future__ import annotations
 
-def list_documents(settings: Settings) -> list[PolicyDocument]:
-    """The configured documents, parsed (for tables of contents and full-text views)."""
-    return [parse_policy_document(p) for p in settings.data_files]
+import importlib
+from typing import TYPE_CHECKING, Any
 
-
-__all__ = [
-    "Answer", "AnswerEvent", "Citation", "DocumentError", "Final", "InputError", "LLMError", "PolicyDocument",
-    "PolicyQAError", "SearchOutcome", "SearchResult", "Settings", "Source", "StoreError", "TextDelta", "Unit",
-    "answer", "backend_label", "build_synthetic_store", "detect_language", "get_retriever", "ingest", "list_documents", "load_settings", "parse_policy_document",
-    "reset", "resolve_backend", "search", "stream_answer",
+_EXPORTS = {
+    "rag.answer_types": ["Answer", "AnswerEvent", "Citation", "Final", "Source", "TextDelta"],
+    "rag.api": ["answer", "get_retriever", "list_documents", "reset", "search", "stream_answer"],
+    "rag.config": ["Settings", "load_settings"],
+    "rag.document": ["PolicyDocument", "Unit", "parse_policy_document"],
+    "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "StoreError"],
+    "rag.index": ["build_synthetic_store", "ingest"],
+    "rag.llm": ["backend_label", "resolve_backend"],
+    "rag.retrieval": ["SearchOutcome", "SearchResult"],
+    "rag.text": ["detect_language"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = [  # noqa: RUF022 — grouped like _EXPORTS
+    "Answer", "AnswerEvent", "Citation", "Final", "Source", "TextDelta",
+    "answer", "get_retriever", "list_documents", "reset", "search", "stream_answer",
+    "Settings", "load_settings",
+    "PolicyDocument", "Unit", "parse_policy_document",
+    "DocumentError", "InputError", "LLMError", "PolicyQAError", "StoreError",
+    "build_synthetic_store", "ingest",
+    "backend_label", "resolve_backend",
+    "SearchOutcome", "SearchResult",
+    "detect_language",
 ]
+assert sorted(__all__) == sorted(_MODULE_OF)
+
+if TYPE_CHECKING:
+    from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
+    from rag.api import answer, get_retriever, list_documents, reset, search, stream_answer
+    from rag.config import Settings, load_settings
+    from rag.document import PolicyDocument, Unit, parse_policy_document
+    from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, StoreError
+    from rag.index import build_synthetic_store, ingest
+    from rag.llm import backend_label, resolve_backend
+    from rag.retrieval import SearchOutcome, SearchResult
+    from rag.text import detect_language
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

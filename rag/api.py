@@ -6,9 +6,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rag.answer import Answer, AnswerEvent, Final
+from rag.answer_types import Answer, AnswerEvent, Final
 from rag.chain import AnswerChain, run_chain
 from rag.config import Settings, load_settings
+from rag.document import PolicyDocument, parse_policy_document
 from rag.errors import StoreError
 from rag.question import prepare_question
 from rag.retrieval import HybridRetriever, SearchOutcome
@@ -24,22 +25,27 @@ def _store_key(settings: Settings) -> tuple:
 
 
 def get_retriever(settings: Settings) -> HybridRetriever:
-    """One retriever per index, built on first use (loads units, builds BM25, loads the embedding model)."""
+    """One retriever per index, built on first use (loads units, builds BM25, loads the embedding model).
+
+    It is rebuilt when the index's live generation changes, so a running UI picks up a new `policyqa ingest`.
+    """
     key = _store_key(settings)
     with _lock:
-        if key not in _retrievers:
+        cached = _retrievers.get(key)
+        try:
+            if cached is not None and cached.generation == cached.store.generation():
+                return cached
             from rag.index import open_store
 
-            try:
-                retriever = HybridRetriever(open_store(settings))
-                retriever.store.embed_query("warm up")  # load the model now, not on the first question
-                _retrievers[key] = retriever
-            except StoreEmpty:
-                raise StoreError("the index is empty: run `policyqa ingest` first",
-                                 "索引为空：请先运行 `policyqa ingest`") from None
-            except StoreUnavailable as exc:
-                raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
-        return _retrievers[key]
+            retriever = HybridRetriever(open_store(settings))
+            retriever.store.embed_query("warm up")  # load the model now, not on the first question
+        except StoreEmpty:
+            raise StoreError("the index is empty: run `policyqa ingest` first",
+                             "索引为空：请先运行 `policyqa ingest`") from None
+        except StoreUnavailable as exc:
+            raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+        _retrievers[key] = retriever
+        return retriever
 
 
 def reset() -> None:
@@ -82,3 +88,8 @@ def answer(question: str, **kwargs: Any) -> Answer:
         if isinstance(event, Final):
             return event.answer
     raise RuntimeError("the answer chain ended without an answer")
+
+
+def list_documents(settings: Settings) -> list[PolicyDocument]:
+    """The configured documents, parsed (for tables of contents and full-text views)."""
+    return [parse_policy_document(p) for p in settings.data_files]

@@ -20,7 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from prompts import render
-from rag.answer import Answer, AnswerEvent, Citation, Final, Source, TextDelta
+from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
 from rag.citations import check_citations, marker
 from rag.config import Settings
 from rag.conversation import format_history, needs_condensing, normalize_history, rule_condense

@@ -66,12 +66,10 @@ def _batch(args: argparse.Namespace, run: Callable[[str], dict[str, Any]],
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.api import reset
     from rag.index import ingest
 
     settings = _settings(args)
     results = ingest(settings, [Path(f) for f in args.files] or None, progress=not args.quiet)
-    reset()
     for r in results:
         state = "updated" if r.changed else "unchanged"
         print(f"{r.doc_id}: {r.units} units, {state} ({r.path})")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from rag.answer import Answer, Final, TextDelta
+from rag.answer_types import Answer, Final, TextDelta
 from rag.api import stream_answer
 from rag.cli import _batch
 from rag.config import Settings

@@ -28,7 +28,7 @@ import jieba
 import jieba.posseg
 
 from prompts import load_prompt
-from rag.answer import Citation
+from rag.answer_types import Citation
 from rag.document import Unit
 from rag.references import find_references
 from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en

@@ -200,6 +200,7 @@ class HybridRetriever:
         self.store = store
         self.candidates = candidates
         self.units: dict[Key, Unit] = {}
+        self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
         for rec in store.records("zh"):
             unit = Unit.from_metadata(rec.text, rec.metadata)

@@ -100,6 +100,10 @@ class VectorStore:
         """{doc_id: content hash} of the documents in the live generation."""
         return self._state()[2]
 
+    def generation(self) -> str | None:
+        """Name of the live generation: changes whenever any document is written."""
+        return self._state()[0]
+
     def partitions(self) -> list[str]:
         return self._state()[1]
 

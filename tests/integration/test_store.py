@@ -136,3 +136,17 @@ def test_unreachable_server_is_a_clear_error() -> None:
 def test_copying_a_store_directory_keeps_it_usable(tmp_path: Path, store_dir: Path) -> None:
     shutil.copytree(store_dir, tmp_path / "copy")
     assert search("第一部分", settings=_settings(tmp_path / "copy")).results[0].unit.unit_id == "S1"
+
+
+def test_a_running_process_picks_up_a_new_ingest(tmp_path: Path) -> None:
+    """The retriever cache follows the store's live generation (e.g. the UI while `policyqa ingest` runs)."""
+    doc = tmp_path / "city-data-rules.zh.txt"
+    doc.write_text(SMALL, encoding="utf-8")
+    s = _settings(tmp_path / "db")
+    ingest(s, [doc], progress=False)
+    first = get_retriever(s)
+    assert get_retriever(s) is first
+    doc.write_text(SMALL.replace("由市数据局统一管理", "由市政务服务数据管理局统一管理"), encoding="utf-8")
+    ingest(s, [doc], progress=False)
+    assert get_retriever(s) is not first
+    assert "政务服务数据管理局" in search("第三条", settings=s).results[0].unit.text
