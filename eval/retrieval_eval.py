@@ -9,11 +9,11 @@ hybrid retriever only — dense and BM25 are shown for comparison.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eval.jsonl import read_jsonl
 from eval.metrics import hit_at_k, reciprocal_rank
 from eval.report import md_table
 from rag import InputError, Settings, search
@@ -34,27 +34,13 @@ _PASS, _FAIL = "✓", "✗"
 
 def load_retrieval_set(path: str | Path) -> list[dict[str, Any]]:
     """The questions of a retrieval set; InputError (one readable line) for a missing file or a bad line."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read the retrieval set {path}: {exc.strerror or exc}",
-                         f"无法读取检索评测集 {path}：{exc.strerror or exc}") from None
     out: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path}:{n}: not JSON ({exc})", f"{path} 第 {n} 行不是 JSON（{exc}）") from None
-        if not isinstance(item, dict) or not str(item.get("question") or "").strip() or not item.get("gold"):
+    for n, item in read_jsonl(path, "retrieval set", "检索评测集"):
+        if not str(item.get("question") or "").strip() or not item.get("gold"):
             raise InputError(f"{path}:{n}: needs a non-empty 'question' and 'gold'",
                              f"{path} 第 {n} 行缺少非空的 question 或 gold")
         item.setdefault("id", f"line-{n}")
         out.append(item)
-    if not out:
-        raise InputError(f"the retrieval set {path} has no questions", f"检索评测集 {path} 没有问题")
     return out
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tqdm import tqdm
 
+from eval.jsonl import read_jsonl
 from rag import Answer, InputError, PolicyQAError, Settings, Unit, answer, list_documents, search
 
 EVAL_DIR = Path(__file__).resolve().parent
@@ -45,22 +46,10 @@ REQUIRED_CASE_KEYS = ("id", "question")
 def load_cases(path: str | Path) -> list[dict[str, Any]]:
     """The cases of an eval set (JSONL), with defaults for optional keys; InputError for a missing file, a bad
     line or a duplicate id."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read the eval set {path}: {exc.strerror or exc}",
-                         f"无法读取评测集 {path}：{exc.strerror or exc}") from None
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path}:{n}: not JSON ({exc})", f"{path} 第 {n} 行不是 JSON（{exc}）") from None
-        if not isinstance(case, dict) or any(not str(case.get(k) or "").strip() for k in REQUIRED_CASE_KEYS):
+    for n, case in read_jsonl(path, "eval set", "评测集"):
+        if any(not str(case.get(k) or "").strip() for k in REQUIRED_CASE_KEYS):
             raise InputError(f"{path}:{n}: a case needs a non-empty 'id' and 'question'",
                              f"{path} 第 {n} 行缺少非空的 id 或 question")
         if str(case["id"]) in seen:
@@ -74,8 +63,6 @@ def load_cases(path: str | Path) -> list[dict[str, Any]]:
         case.setdefault("key_points", [])
         case.setdefault("reference_answer", "")
         cases.append(case)
-    if not cases:
-        raise InputError(f"the eval set {path} has no cases", f"评测集 {path} 没有用例")
     return cases
 
 

@@ -3,6 +3,7 @@ and clears LLM settings, so tests never touch a user's data or a real API key.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -47,6 +48,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_app(settings) -> Iterator[str]:
+    """Build the Gradio app for `settings`, serve it on a free loopback port, yield its URL, close it."""
+    from ui.app import build_app, launch_options
+
+    demo = build_app(settings)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                            **launch_options())
+    try:
+        yield url
+    finally:
+        demo.close()
 
 
 @pytest.fixture(scope="session")

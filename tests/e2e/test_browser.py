@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -29,27 +30,13 @@ BOT = "#pq-chat [data-testid='bot']"
 USER = "#pq-chat [data-testid='user']"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Ingest into a temp store, build the app, serve it on a free loopback port."""
-    from rag import ingest, load_settings
-    from ui.app import build_app, launch_options
+def app_url(store_dir: Path) -> Iterator[str]:
+    """The offline app over the session's ingested temp store, on a free loopback port."""
+    from rag import load_settings
 
-    settings = load_settings(env={}, store_dir=tmp_path_factory.mktemp("ui-store"), backend="extractive")
-    ingest(settings, progress=False)
-    demo = build_app(settings)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                            **launch_options())
-    try:
+    with serve_app(load_settings(env={}, store_dir=store_dir, backend="extractive")) as url:
         yield url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

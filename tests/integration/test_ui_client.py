@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,39 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import serve_app
+
 pytestmark = pytest.mark.integration
 
 ZH_CITATION = re.compile(r"\[第[一二三四五六七八九十百零〇]+(?:条|部分)\]")
 EN_CITATION = re.compile(r"\[(?:Art\. \d+|Part [IVXLC]+)\]")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rag import ingest, load_settings
-
-    path = tmp_path_factory.mktemp("ui-store")
-    ingest(load_settings(env={}, store_dir=path), progress=False)
-    return path
-
-
-@contextlib.contextmanager
-def serve_app(settings: Any) -> Iterator[str]:
-    """Build the app for `settings` and serve it on a free loopback port; yields its URL."""
-    from ui.app import build_app, launch_options
-
-    demo = build_app(settings)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                            **launch_options())
-    try:
-        yield url
-    finally:
-        demo.close()
+def store(store_dir: Path) -> Path:
+    return store_dir
 
 
 @pytest.fixture(scope="module")
