@@ -8,15 +8,20 @@ from dataclasses import dataclass
 
 from rag.text import CN_NUMERAL, cn_to_int, roman_to_int
 
+_EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+            "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90}
+_EN_WORDS = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_ONES[1:10])}))?|{'|'.join(_EN_ONES[1:])})"
 _NUM = rf"(?:\d+|{CN_NUMERAL})"
 _ROMAN = r"(?:[IVXLC]+)"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("article", re.compile(rf"第\s*({_NUM})\s*条")),
     ("article", re.compile(rf"[（(]\s*({CN_NUMERAL})\s*[）)]")),
-    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_NUM}|\d+)\b", re.I)),
+    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_NUM}|{_EN_WORDS})\b", re.I)),
     ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*(?:部分|章|节)")),
-    ("section", re.compile(rf"\b(?:part|section|chapter)\s+({_ROMAN}|\d+)\b", re.I)),
+    ("section", re.compile(rf"\b(?:parts?|sections?|chapters?)\s+({_ROMAN}|\d+|{_EN_WORDS})\b", re.I)),
     ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
     ("preamble", re.compile(r"序言|\[\s*P\s*\]|\bpreamble\b", re.I)),
 ]
@@ -36,10 +41,20 @@ class Reference:
         return {"article": f"A{self.number}", "section": f"S{self.number}", "preamble": "P"}[self.kind]
 
 
+def english_number(words: str) -> int:
+    """'twenty-one' -> 21 (1..99 written in English words)."""
+    total = 0
+    for w in re.split(r"[- ]+", words.lower()):
+        total += _EN_TENS.get(w, 0) or (_EN_ONES.index(w) if w in _EN_ONES else 0)
+    return total
+
+
 def _to_int(token: str) -> int:
     token = token.strip()
     if token.isdigit():
         return int(token)
+    if re.fullmatch(_EN_WORDS, token, re.I):
+        return english_number(token)
     try:
         return roman_to_int(token)
     except ValueError:

@@ -107,27 +107,6 @@ def focus_question(question: str) -> str:
     return text.strip(" ，,：:；;")
 
 
-_EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-            "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90}
-_EN_NUMBER = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_ONES[1:10])}))?|{'|'.join(_EN_ONES[1:])})"
-_EN_REF_WORDS = re.compile(rf"\b(articles?|arts?\.?|parts?|sections?|chapters?)(\s+)({_EN_NUMBER})\b", re.I)
-
-
-def english_number(words: str) -> int:
-    """'twenty-one' -> 21 (0..99 written in English words)."""
-    total = 0
-    for w in re.split(r"[- ]+", words.lower()):
-        total += _EN_TENS.get(w, 0) or (_EN_ONES.index(w) if w in _EN_ONES else 0)
-    return total
-
-
-def _spell_out_references(question: str) -> str:
-    """'article twenty-one' -> 'article 21', so references written in words are looked up like digits."""
-    return _EN_REF_WORDS.sub(lambda m: f"{m.group(1)}{m.group(2)}{english_number(m.group(3))}", question)
-
-
 def _idf(token_lists: list[list[str]]) -> dict[str, float]:
     n = len(token_lists)
     df: dict[str, int] = defaultdict(int)
@@ -311,7 +290,7 @@ class HybridRetriever:
 
         Clauses that only instruct the assistant are left out of both (see `focus_question`).
         """
-        focus = _spell_out_references(focus_question(question))
+        focus = focus_question(question)
         refs = find_references(focus)
         found, missing = self.lookup(refs)
         if missing:

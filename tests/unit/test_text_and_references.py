@@ -33,7 +33,7 @@ def test_language_detection(text: str, lang: str) -> None:
 @pytest.mark.parametrize(("text", "ids"), [
     ("第十二条讲了什么", ["A12"]), ("第12条", ["A12"]), ("（十二）是关于什么", ["A12"]),
     ("What does Article 12 say?", ["A12"]), ("art. 12", ["A12"]), ("第一部分", ["S1"]), ("Part I", ["S1"]),
-    ("Section 1", ["S1"]), ("第四十条", ["A40"]), ("[A8] then [Art. 9] and [第十条]", ["A8", "A9", "A10"]),
+    ("Section 1", ["S1"]), ("第四十条", ["A40"]), ("What does article twenty-one say?", ["A21"]), ("Part three", ["S3"]), ("[A8] then [Art. 9] and [第十条]", ["A8", "A9", "A10"]),
     ("I think part of it is fine", []), ("2035年的目标", []),
 ])
 def test_references(text: str, ids: list[str]) -> None:
