@@ -19,17 +19,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from eval.metrics import percentile
 from rag import Settings, answer, build_synthetic_store, load_settings, search
 
 QUESTIONS = Path(__file__).parent / "retrieval.jsonl"
 
 
 def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+    return percentile(values, p) or 0.0
 
 
 def _latencies(fn: Callable[[str], object], questions: list[str], repeat: int) -> list[float]:

@@ -24,6 +24,7 @@ from rag import (
     Settings,
     TextDelta,
     backend_label,
+    detect_language,
     get_retriever,
     list_documents,
     search,
@@ -35,7 +36,6 @@ from ui.render import (
     answer_payload,
     documents_html,
     error_markdown,
-    guess_language,
     section_titles,
     sources_html,
 )
@@ -187,15 +187,15 @@ def _error_text(exc: BaseException, question: str, language: str, history: list[
         if language in ("zh", "en"):
             return exc.message(language)
         if question.strip():
-            return exc.message(guess_language(question))
+            return exc.message(detect_language(question))
         previous = next((m.get("content") for m in reversed(history or [])
                          if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str)), "")
         if previous:
-            return exc.message(guess_language(previous))
+            return exc.message(detect_language(previous))
         zh, en = exc.message("zh"), exc.message("en")
         return zh if zh == en else f"{zh}\n{en}"
     log.exception("unexpected error while answering %r", question)
-    lang = language if language in ("zh", "en") else guess_language(question)
+    lang = language if language in ("zh", "en") else detect_language(question)
     return (f"内部错误（{type(exc).__name__}），请重试。" if lang == "zh"
             else f"Internal error ({type(exc).__name__}); please try again.")
 

@@ -14,19 +14,10 @@ from typing import Any
 
 from rag import Answer, PolicyDocument, Source, Unit
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 _TRAILING = "。．.！!？?；;：:，, \n\t"
 
 # Section titles by section number: (Chinese, English), for the "section" line of a card.
 SectionTitles = Mapping[int, tuple[str, str]]
-
-
-def guess_language(text: str) -> str:
-    """'zh' or 'en' for choosing an error message's language (the same rule as the core's question check)."""
-    cjk = len(_CJK.findall(text))
-    words = len(_LATIN_WORD.findall(text))
-    return "zh" if cjk and cjk >= words * 1.5 else "en"
 
 
 def anchor_id(unit_id: str, prefix: str = "src") -> str:
