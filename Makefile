@@ -30,8 +30,8 @@ run: install
 	$(VENV)/bin/policyqa ui
 
 lint: install
-	$(VENV)/bin/ruff check rag vectorstore prompts ui eval tests
-	$(VENV)/bin/mypy rag vectorstore prompts ui eval
+	$(VENV)/bin/ruff check policyqa rag vectorstore prompts ui eval tests
+	$(VENV)/bin/mypy policyqa rag vectorstore prompts ui eval
 
 ## Everything: lint, types, unit, integration (real Chroma server, local OpenAI-compatible server), browser tests.
 test: install system-deps lint

@@ -43,7 +43,7 @@ def _latencies(fn: Callable[[str], object], questions: list[str], repeat: int) -
 def _child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Run `policyqa ARGS` in a fresh process: (wall seconds, peak RSS MiB, stdout)."""
     start = time.perf_counter()
-    code = ("import resource, sys; from rag.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import resource, sys; from policyqa.cli import main; rc = main(sys.argv[1:]); "
             "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
     rss = int(re.search(r"MAXRSS (\d+)", out.stderr).group(1)) / 1024  # type: ignore[union-attr]

@@ -149,3 +149,4 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.retrieval:
         return _cmd_retrieval(args, settings)
     return _cmd_answers(args, settings)
+

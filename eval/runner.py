@@ -173,7 +173,7 @@ class OpenAIJudge:
 
         self.model = ChatOpenAI(
             model=settings.openai_model,
-            api_key=SecretStr(settings.openai_api_key or "not-needed"),  # local servers ignore it
+            api_key=settings.openai_api_key or SecretStr("not-needed"),  # local servers ignore it
             base_url=settings.openai_base_url,
             temperature=0.0,
             timeout=settings.llm_timeout,

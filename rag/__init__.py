@@ -14,7 +14,7 @@ _EXPORTS = {
     "rag.api": ["answer", "get_retriever", "list_documents", "reset", "search", "stream_answer"],
     "rag.config": ["Settings", "load_settings"],
     "rag.document": ["PolicyDocument", "Unit", "parse_policy_document"],
-    "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "StoreError"],
+    "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError"],
     "rag.index": ["build_synthetic_store", "ingest"],
     "rag.llm": ["backend_label", "resolve_backend"],
     "rag.retrieval": ["SearchOutcome", "SearchResult"],
@@ -26,7 +26,7 @@ __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "answer", "get_retriever", "list_documents", "reset", "search", "stream_answer",
     "Settings", "load_settings",
     "PolicyDocument", "Unit", "parse_policy_document",
-    "DocumentError", "InputError", "LLMError", "PolicyQAError", "StoreError",
+    "DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError",
     "build_synthetic_store", "ingest",
     "backend_label", "resolve_backend",
     "SearchOutcome", "SearchResult",
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from rag.api import answer, get_retriever, list_documents, reset, search, stream_answer
     from rag.config import Settings, load_settings
     from rag.document import PolicyDocument, Unit, parse_policy_document
-    from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, StoreError
+    from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, SettingsError, StoreError
     from rag.index import build_synthetic_store, ingest
     from rag.llm import backend_label, resolve_backend
     from rag.retrieval import SearchOutcome, SearchResult

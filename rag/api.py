@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -11,10 +12,11 @@ from rag.chain import AnswerChain, run_chain
 from rag.config import Settings, load_settings
 from rag.document import PolicyDocument, parse_policy_document
 from rag.errors import StoreError
-from rag.question import prepare_question
+from rag.question import prepare_history, prepare_question
 from rag.retrieval import HybridRetriever, SearchOutcome
 from vectorstore import StoreEmpty, StoreUnavailable
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _retrievers: dict[tuple, HybridRetriever] = {}
 
@@ -37,6 +39,7 @@ def get_retriever(settings: Settings) -> HybridRetriever:
                 return cached
             from rag.index import open_store
 
+            _ingest_if_new(settings)
             retriever = HybridRetriever(open_store(settings))
             retriever.store.embed_query("warm up")  # load the model now, not on the first question
         except StoreEmpty:
@@ -46,6 +49,20 @@ def get_retriever(settings: Settings) -> HybridRetriever:
             raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
         _retrievers[key] = retriever
         return retriever
+
+
+def _ingest_if_new(settings: Settings) -> None:
+    """The embedded default just works: where no store exists yet, ingest the configured documents first
+    (with a progress bar on a terminal). An existing store, even an empty or broken one, is never touched."""
+    if settings.uses_chroma_server or settings.store_dir.exists():
+        return
+    import sys
+
+    from rag.index import ingest
+
+    log.info("no store at %s: ingesting %d document(s)", settings.store_dir, len(settings.data_files))
+    print(f"policyqa: first use — indexing the documents into {settings.store_dir} …", file=sys.stderr, flush=True)
+    ingest(settings, progress=sys.stderr.isatty())
 
 
 def reset() -> None:
@@ -78,8 +95,9 @@ def stream_answer(question: str, *, history: Sequence[Any] | None = None, settin
         settings = settings.with_overrides(backend=backend)
     lang = language if language in ("zh", "en") else settings.language
     q = prepare_question(question, max_chars=settings.max_question_chars, language=lang)
+    turns = prepare_history(history, max_chars=settings.max_question_chars, turns=settings.history_turns)
     chain = AnswerChain(get_retriever(settings), settings)
-    yield from run_chain(chain, q.text, q.language, list(history or []), k or settings.top_k)
+    yield from run_chain(chain, q.text, q.language, turns, k or settings.top_k)
 
 
 def answer(question: str, **kwargs: Any) -> Answer:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rag.answer_types import Answer, Final, TextDelta
 from rag.api import stream_answer
-from rag.cli import _batch
+from rag.cli_io import run_batch
 from rag.config import Settings
 from rag.errors import PolicyQAError
 from rag.llm import backend_label
@@ -29,10 +29,10 @@ def _print_sources(answer: Answer) -> None:
     print(f"({answer.backend}{', fallback' if answer.fallback else ''})", file=sys.stderr)
 
 
-def _stream_to_terminal(question: str, settings: Settings, history: list[Any], k: int | None) -> Answer:
+def _stream_to_terminal(question: str, settings: Settings, history: list[Any]) -> Answer:
     """Print checked text as it streams; the final text replaces it only when the backend fell back."""
     shown = ""
-    for event in stream_answer(question, history=history, settings=settings, k=k):
+    for event in stream_answer(question, history=history, settings=settings):
         if isinstance(event, TextDelta):
             print(event.text, end="", flush=True)
             shown += event.text
@@ -44,22 +44,22 @@ def _stream_to_terminal(question: str, settings: Settings, history: list[Any], k
     raise RuntimeError("no answer")
 
 
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+def ask(args: argparse.Namespace, settings: Settings) -> int:
     def run(question: str) -> dict[str, Any]:
         final = None
-        for event in stream_answer(question, settings=settings, k=args.k):
+        for event in stream_answer(question, settings=settings):
             if isinstance(event, Final):
                 final = event.answer
         assert final is not None
         return final.to_dict()
 
     if args.json or args.question is None:
-        return _batch(args, run, lambda _out: None)
-    _print_sources(_stream_to_terminal(args.question, settings, [], args.k))
+        return run_batch(args, run, lambda _out: None)
+    _print_sources(_stream_to_terminal(args.question, settings, []))
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+def chat(args: argparse.Namespace, settings: Settings) -> int:
     print(f"policyqa chat — {backend_label(settings)}. Ask in Chinese or English; empty line or Ctrl-D to quit.")
     history: list[dict[str, str]] = []
     while True:
@@ -71,7 +71,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            answer = _stream_to_terminal(question, settings, history, args.k)
+            answer = _stream_to_terminal(question, settings, history)
         except PolicyQAError as exc:
             print(f"error: {exc.message(detect_language(question))}")
             continue

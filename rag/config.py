@@ -1,14 +1,35 @@
-"""One settings object for the whole app, built from defaults, env vars and CLI flags in one place."""
+"""One settings object for the whole app: defaults < `.env` file < environment variables < CLI flags.
+
+Built with pydantic-settings so every value is typed and checked in one place: a bad value (`POLICYQA_TOP_K=abc`,
+`POLICYQA_BACKEND=foo`) becomes a `SettingsError` naming the variable (exit 2), never a traceback deep inside.
+Nothing else reads the environment; the settings object is passed explicitly.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from contextvars import ContextVar
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_FILE = PROJECT_ROOT / "data" / "guangdong-high-quality-development-2023.zh.txt"
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rag.errors import SettingsError
+
+
+def _data_dir() -> Path:
+    """The bundled documents: `data/` shipped as the `policyqa_data` package (works from a wheel, not only a checkout)."""
+    spec = find_spec("policyqa_data")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+DATA_DIR = _data_dir()
+DEFAULT_DATA_FILE = DATA_DIR / "guangdong-high-quality-development-2023.zh.txt"
 
 
 def _default_store_dir() -> Path:
@@ -17,102 +38,155 @@ def _default_store_dir() -> Path:
     return Path(base) / "policyqa" / "chroma"
 
 
-@dataclass(kw_only=True, frozen=True)
-class Settings:
-    """Everything configurable. Each field names its env var in `metadata["env"]`."""
+_EXPLICIT: ContextVar[bool] = ContextVar("policyqa_explicit_settings", default=False)
 
-    data_files: tuple[Path, ...] = field(
-        default=(DEFAULT_DATA_FILE,),
-        metadata={"env": "POLICYQA_DATA", "help": "Documents to ingest (os.pathsep-separated)."},
-    )
-    store_dir: Path = field(
-        default_factory=_default_store_dir,
-        metadata={"env": "POLICYQA_STORE", "help": "Directory of the embedded Chroma store."},
-    )
-    collection: str = field(
-        default="policyqa", metadata={"env": "POLICYQA_COLLECTION", "help": "Chroma collection name."}
-    )
-    chroma_host: str | None = field(
-        default=None, metadata={"env": "CHROMA_HOST", "help": "Chroma server host; set to use a `chroma run` server."}
-    )
-    chroma_port: int = field(default=8000, metadata={"env": "CHROMA_PORT", "help": "Chroma server port."})
-    embeddings: str = field(
-        default="use",
-        metadata={"env": "POLICYQA_EMBEDDINGS", "help": "'use' (offline multilingual USE) or 'openai'."},
-    )
-    openai_embedding_model: str = field(
-        default="text-embedding-3-small",
-        metadata={"env": "OPENAI_EMBEDDING_MODEL", "help": "Embedding model when embeddings='openai'."},
-    )
-    top_k: int = field(default=5, metadata={"env": "POLICYQA_TOP_K", "help": "Units retrieved per question."})
-    max_question_chars: int = field(
-        default=2000, metadata={"env": "POLICYQA_MAX_QUESTION_CHARS", "help": "Longer questions are rejected."}
-    )
-    # Answering (LLM) settings.
-    backend: str = field(
-        default="auto",
-        metadata={"env": "POLICYQA_BACKEND", "help": "'auto' (openai if a key is set, else extractive), 'openai', 'extractive'."},
-    )
-    openai_api_key: str | None = field(default=None, metadata={"env": "OPENAI_API_KEY", "help": "OpenAI API key."})
-    openai_base_url: str | None = field(
-        default=None, metadata={"env": "OPENAI_BASE_URL", "help": "Any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp)."}
-    )
-    openai_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_MODEL", "help": "Chat model name."})
-    temperature: float = field(default=0.0, metadata={"env": "POLICYQA_TEMPERATURE", "help": "LLM sampling temperature."})
-    llm_timeout: float = field(default=60.0, metadata={"env": "POLICYQA_LLM_TIMEOUT", "help": "Seconds per LLM request."})
-    llm_max_retries: int = field(
-        default=2, metadata={"env": "POLICYQA_LLM_RETRIES", "help": "Retries (with backoff) on 429/5xx/timeouts."}
-    )
-    context_tokens: int = field(
-        default=3000, metadata={"env": "POLICYQA_CONTEXT_TOKENS", "help": "Token budget of the retrieved context."}
-    )
-    language: str = field(
-        default="auto", metadata={"env": "POLICYQA_LANGUAGE", "help": "Answer language: auto, zh or en."}
-    )
+
+def _env(name: str, description: str, **kw: Any) -> Any:
+    """A field read from environment variable `name` (also settable by its field name in code and CLI flags)."""
+    return Field(validation_alias=AliasChoices(name), description=description, json_schema_extra={"env": name}, **kw)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Each field names its environment variable; `policyqa --help` lists them all."""
+
+    model_config = SettingsConfigDict(frozen=True, env_file=".env", env_ignore_empty=True, extra="ignore",
+                                      validate_by_name=True, validate_by_alias=True, case_sensitive=True)
+
+    # Documents and store.
+    data_files: Annotated[tuple[Path, ...], NoDecode] = _env(
+        "POLICYQA_DATA", f"Documents to ingest ({os.pathsep}-separated).", default=(DEFAULT_DATA_FILE,))
+    store_dir: Path = _env("POLICYQA_STORE", "Directory of the embedded Chroma store.",
+                           default_factory=_default_store_dir)
+    collection: str = _env("POLICYQA_COLLECTION", "Chroma collection name.", default="policyqa",
+                           pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,50}[A-Za-z0-9]$")
+    chroma_host: str | None = _env("CHROMA_HOST", "Chroma server host; set to use a `chroma run` server.",
+                                   default=None)
+    chroma_port: int = _env("CHROMA_PORT", "Chroma server port.", default=8000, ge=1, le=65535)
+    chroma_timeout: float = _env("POLICYQA_CHROMA_TIMEOUT", "Seconds before a Chroma server request fails.",
+                                 default=30.0, gt=0)
+    embeddings: Literal["use", "openai"] = _env(
+        "POLICYQA_EMBEDDINGS", "'use' (offline multilingual USE) or 'openai'.", default="use")
+    openai_embedding_model: str = _env("OPENAI_EMBEDDING_MODEL", "Embedding model when embeddings='openai'.",
+                                       default="text-embedding-3-small")
+    # Questions and retrieval.
+    top_k: int = _env("POLICYQA_TOP_K", "Units retrieved per question.", default=5, ge=1, le=50)
+    max_question_chars: int = _env("POLICYQA_MAX_QUESTION_CHARS", "Longer questions are rejected.",
+                                   default=2000, ge=10, le=100_000)
+    history_turns: int = _env("POLICYQA_HISTORY_TURNS", "Previous turns of a conversation taken into account.",
+                              default=10, ge=0, le=100)
+    language: Literal["auto", "zh", "en"] = _env("POLICYQA_LANGUAGE", "Answer language: auto, zh or en.",
+                                                 default="auto")
+    # Answering (LLM).
+    backend: Literal["auto", "openai", "extractive"] = _env(
+        "POLICYQA_BACKEND", "'auto' (openai if a key or base URL is set, else extractive), 'openai', 'extractive'.",
+        default="auto")
+    openai_api_key: SecretStr | None = _env("OPENAI_API_KEY", "OpenAI API key.", default=None)
+    openai_base_url: str | None = _env("OPENAI_BASE_URL", "Any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp).",
+                                       default=None, pattern=r"^https?://\S+$")
+    openai_model: str = _env("OPENAI_MODEL", "Chat model name.", default="gpt-4o-mini", min_length=1)
+    temperature: float = _env("POLICYQA_TEMPERATURE", "LLM sampling temperature.", default=0.0, ge=0, le=2)
+    llm_timeout: float = _env("POLICYQA_LLM_TIMEOUT", "Seconds per LLM request.", default=60.0, gt=0, le=3600)
+    llm_max_retries: int = _env("POLICYQA_LLM_RETRIES", "Retries (with backoff) on 429/5xx/timeouts.",
+                                default=2, ge=0, le=10)
+    context_tokens: int = _env("POLICYQA_CONTEXT_TOKENS", "Token budget of the retrieved context.",
+                               default=3000, ge=200, le=200_000)
+    # Web UI and logging.
+    ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
+    ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
+        "POLICYQA_LOG_LEVEL", "Log level on stderr (--verbose means DEBUG).", default="WARNING")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags beat env vars beat `.env`; values given explicitly (`load_settings(env=…)`) ignore both."""
+        if _EXPLICIT.get():
+            return (init_settings,)
+        return init_settings, env_settings, dotenv_settings
+
+    @field_validator("data_files", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p for p in value.split(os.pathsep) if p]
+            if not value:
+                raise ValueError("no file given")
+        return value
+
+    @field_validator("data_files", "store_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(p.expanduser() for p in value)
+        return value.expanduser()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """Return a copy with the non-None overrides applied (how CLI flags win over env vars)."""
-        paths = {f.name for f in fields(self) if f.type in ("Path", Path)}
-        values: dict[str, Any] = {k: Path(v) if k in paths else v for k, v in overrides.items() if v is not None}
-        return replace(self, **values)
+        """A validated copy with the non-None overrides applied (how CLI flags win over env vars)."""
+        return _validate({**self.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
 
     @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
 
-
-def _coerce(raw: str, current: Any, name: str) -> Any:
-    if name == "data_files":
-        return tuple(Path(p) for p in raw.split(os.pathsep) if p)
-    if isinstance(current, bool):
-        return raw.lower() in {"1", "true", "yes", "on"}
-    if isinstance(current, int):
-        return int(raw)
-    if isinstance(current, float):
-        return float(raw)
-    if isinstance(current, Path):
-        return Path(raw).expanduser()
-    return raw or None
+    @property
+    def api_key(self) -> str | None:
+        """The OpenAI key as text, for the clients that need it (kept a SecretStr everywhere else)."""
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else None
 
 
-def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build settings: defaults < environment variables < explicit overrides (CLI flags)."""
-    env = dict(os.environ) if env is None else env
-    base = Settings()
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        var = f.metadata.get("env")
-        if var and env.get(var, "") != "":
-            try:
-                values[f.name] = _coerce(env[var], getattr(base, f.name), f.name)
-            except ValueError as exc:
-                raise ValueError(f"invalid value for {var}: {env[var]!r} ({exc})") from exc
-    return replace(base, **values).with_overrides(**overrides)
+def env_name(field: str) -> str:
+    extra = Settings.model_fields[field].json_schema_extra
+    return str(extra["env"]) if isinstance(extra, dict) else field
+
+
+def _validate(values: dict[str, Any]) -> Settings:
+    """Settings from exactly these values (field or variable names) and the defaults, nothing from the environment."""
+    token = _EXPLICIT.set(True)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise _settings_error(exc) from None
+    finally:
+        _EXPLICIT.reset(token)
+
+
+def _settings_error(exc: ValidationError) -> SettingsError:
+    """One readable line naming the variable (or flag) and the bad value."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else "?"
+    name = env_name(field) if field in Settings.model_fields else field
+    value = err.get("input")
+    shown = "" if isinstance(value, (dict, SecretStr)) or value is None else f" = {str(value)[:80]!r}"
+    return SettingsError(f"invalid setting {name}{shown}: {err['msg']}", f"配置项 {name}{shown} 无效：{err['msg']}")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings: defaults < `.env` < environment variables < explicit overrides (CLI flags).
+
+    `env` replaces the process environment (and the .env file) when given: tests pass `env={}`.
+    """
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    if env is None:
+        try:
+            return Settings(**flags)
+        except ValidationError as exc:
+            raise _settings_error(exc) from None
+    names = {env_name(f): f for f in Settings.model_fields}
+    return _validate({**{names[k]: v for k, v in env.items() if k in names and v != ""}, **flags})
 
 
 def describe_settings() -> list[tuple[str, str, str]]:
     """(env var, default, help) rows, for README/--help tables."""
-    base = Settings()
-    return [
-        (f.metadata["env"], str(getattr(base, f.name)), f.metadata["help"]) for f in fields(Settings) if "env" in f.metadata
-    ]
+    rows = []
+    for name, f in Settings.model_fields.items():
+        default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
+        if name == "data_files":
+            default = "the bundled document"
+        rows.append((env_name(name), str(default), f.description or ""))
+    return rows

@@ -23,6 +23,12 @@ class InputError(PolicyQAError):
     exit_code = 2
 
 
+class SettingsError(PolicyQAError):
+    """A setting (environment variable, `.env` entry or flag) has an invalid value."""
+
+    exit_code = 2
+
+
 class DocumentError(PolicyQAError):
     """A document file is missing, unreadable or has no structure we can parse."""
 

@@ -35,7 +35,7 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
         raise StoreError(f"the store at {_where(settings)} is unusable ({exc})",
                          f"位于 {_where(settings)} 的索引无法使用（{exc}）") from None
     embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
-                                 api_key=settings.openai_api_key, base_url=settings.openai_base_url)
+                                 api_key=settings.api_key, base_url=settings.openai_base_url)
     return VectorStore(client, settings.collection, embeddings)
 
 

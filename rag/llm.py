@@ -32,7 +32,7 @@ def make_chat_model(settings: Settings) -> Any:
 
     return ChatOpenAI(
         model=settings.openai_model,
-        api_key=SecretStr(settings.openai_api_key or "not-needed"),  # local OpenAI-compatible servers ignore it
+        api_key=settings.openai_api_key or SecretStr("not-needed"),  # local OpenAI-compatible servers ignore it
         base_url=settings.openai_base_url,
         temperature=settings.temperature,
         timeout=settings.llm_timeout,

@@ -20,6 +20,14 @@ _ENV_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "POLICYQA_BACK
              "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the folder it lives in (unit / integration / e2e), so `-m unit` selects the fast ones."""
+    for item in items:
+        kind = Path(str(item.fspath)).parent.name
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(kind)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in _ENV_KEYS:

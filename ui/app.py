@@ -7,9 +7,7 @@ value and a gr.State of clean messages), so two browsers never share a history.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from html import escape
@@ -42,8 +40,6 @@ from ui.render import (
 
 log = logging.getLogger("policyqa.ui")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
 BACKENDS = ("auto", "extractive", "openai")
 EXAMPLES = [
     "广东在集成电路和新能源汽车产业方面有什么部署？",
@@ -335,43 +331,3 @@ def build_app(settings: Settings, *, warm: bool = True) -> gr.Blocks:
         gr.api(ask, api_name="ask")
     demo.queue(default_concurrency_limit=4)
     return demo
-
-
-def _parse_auth(auth: str | None) -> tuple[str, str] | None:
-    if not auth:
-        return None
-    user, sep, password = auth.partition(":")
-    if not sep or not user or not password:
-        raise PolicyQAError("--auth must be USER:PASSWORD", "--auth 的格式应为 用户名:密码")
-    return user, password
-
-
-def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
-    """`policyqa ui`: warm up, print where it listens and which backend answers, then serve until Ctrl-C."""
-    host = getattr(args, "host", None) or os.environ.get("POLICYQA_UI_HOST") or DEFAULT_HOST
-    port_raw = getattr(args, "port", None) or os.environ.get("POLICYQA_UI_PORT") or DEFAULT_PORT
-    try:
-        port = int(port_raw)
-    except ValueError:
-        raise PolicyQAError(f"invalid port {port_raw!r}", f"端口无效：{port_raw!r}") from None
-    auth = _parse_auth(getattr(args, "auth", None))
-    print(f"policyqa ui: loading the index ({backend_label(settings)}) …", flush=True)
-    demo = build_app(settings)
-    try:
-        _, local_url, share_url = demo.launch(
-            server_name=host, server_port=port, auth=auth, share=bool(getattr(args, "share", False)),
-            prevent_thread_lock=True, quiet=True, show_error=False, **launch_options(),
-        )
-    except OSError as exc:
-        raise PolicyQAError(f"cannot listen on {host}:{port}: {exc}", f"无法监听 {host}:{port}：{exc}") from None
-    print(f"policyqa ui: {local_url}", flush=True)
-    if share_url:
-        print(f"policyqa ui: public link {share_url}", flush=True)
-    print(f"policyqa ui: backend {backend_label(settings)}  (Ctrl-C to stop)", flush=True)
-    try:
-        demo.block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        demo.close()
-    return 0

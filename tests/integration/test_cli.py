@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args: list[str], store: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_"))}
     env["POLICYQA_STORE"] = str(store)
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "policyqa", *args], input=stdin, capture_output=True, text=True,
                           env=env, timeout=300)
 
 
@@ -77,13 +78,18 @@ def test_control_characters_inside_a_question_are_cleaned(store_dir: Path) -> No
     assert json.loads(out.stdout)["citations"] == ["A8"]
 
 
-def test_missing_data_file_and_missing_store(tmp_path: Path) -> None:
+def test_missing_data_file(tmp_path: Path) -> None:
     out = run(["ingest", str(tmp_path / "nope.zh.txt")], tmp_path / "db")
     assert out.returncode == 3 and "document not found" in out.stderr
     assert not (tmp_path / "db").exists()
-    out = run(["search", "第八条讲了什么？"], tmp_path / "db")
-    assert out.returncode == 4 and "请先运行 `policyqa ingest`" in out.stderr
-    assert not (tmp_path / "db").exists()
+
+
+def test_first_question_without_a_store_ingests_the_bundled_document(tmp_path: Path) -> None:
+    """The embedded default just works: no `policyqa ingest` needed before the first question."""
+    out = run(["search", "--json", "第八条讲了什么？"], tmp_path / "db")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["unit"] == "A8"
+    assert "first use" in out.stderr and (tmp_path / "db" / "chroma.sqlite3").exists()
 
 
 def test_corrupt_store(tmp_path: Path) -> None:
@@ -97,11 +103,40 @@ def test_corrupt_store(tmp_path: Path) -> None:
 
 def test_ask_json_batch_line_format(store_dir: Path) -> None:
     out = run(["ask", "--json", "--backend", "extractive"], store_dir, "第八条讲了什么？\n\nWhat does Article 40 say?\n")
-    assert out.returncode == 0, out.stderr
-    a, b = (json.loads(line) for line in out.stdout.splitlines())
+    assert out.returncode == 1, out.stderr  # the blank line is reported, not skipped: one output line per input line
+    a, blank, b = (json.loads(line) for line in out.stdout.splitlines())
+    assert blank == {"question": "", "error": "the question is empty: please type a question about the document"}
     assert {"question", "answer", "language", "citations", "refused", "backend"} <= set(a)
     assert (a["language"], a["citations"], a["refused"], a["backend"]) == ("zh", ["A8"], False, "extractive")
     assert (b["language"], b["citations"], b["refused"]) == ("en", [], True) and "33 articles" in b["answer"]
+
+
+def test_invalid_utf8_lines_in_a_batch_are_reported_and_the_batch_goes_on(store_dir: Path) -> None:
+    stdin = "第八条讲了什么？\n".encode() + b"\xff\xfe bad \xc3\n\nWhat about EV charging?\n"
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONIOENCODING"} | {"POLICYQA_STORE": str(store_dir)}
+    for env in ({**base, "PYTHONIOENCODING": "utf-8"}, {**base, "LC_ALL": "C.UTF-8"}):
+        out = subprocess.run([sys.executable, "-m", "policyqa", "search", "--json", "-k", "1"], input=stdin,
+                             capture_output=True, env=env, cwd=ROOT, timeout=120)
+        lines = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
+        assert out.returncode == 1 and len(lines) == 4, out.stderr
+        assert lines[0]["results"][0]["unit"] == "A8" and lines[3]["results"][0]["unit"] == "A5"
+        assert "UTF-8" in lines[1]["error"] and "empty" in lines[2]["error"]
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"POLICYQA_TOP_K": "abc"}, "POLICYQA_TOP_K"), ({"CHROMA_PORT": "abc"}, "CHROMA_PORT"),
+    ({"POLICYQA_BACKEND": "foo"}, "POLICYQA_BACKEND"), ({"POLICYQA_EMBEDDINGS": "foo"}, "POLICYQA_EMBEDDINGS"),
+])
+def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "policyqa", "search", "第八条讲了什么？"], capture_output=True, text=True,
+                         env={**os.environ, "POLICYQA_STORE": str(tmp_path / "db"), **env}, cwd=ROOT, timeout=120)
+    assert out.returncode == 2 and named in out.stderr and out.stderr.count("\n") == 1, out.stderr
+    assert not (tmp_path / "db").exists()
+
+
+def test_malformed_auth_exits_2(tmp_path: Path) -> None:
+    out = run(["ui", "--auth", "no-colon"], tmp_path / "db")
+    assert out.returncode == 2 and "USER:PASSWORD" in out.stderr
 
 
 def test_help_explains_commands_and_environment(tmp_path: Path) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import prompts
 from rag.chain import NO_ANSWER, format_context
 from rag.citations import check_citations
-from rag.config import load_settings
 from rag.document import parse_policy_document
 from tests.conftest import DATA
 
@@ -55,12 +52,3 @@ def test_context_respects_the_token_budget(doc) -> None:
     from rag.chain import count_tokens
 
     assert count_tokens(context) <= 600 or len(used) == 1
-
-
-def test_settings_precedence(tmp_path: Path) -> None:
-    env = {"POLICYQA_STORE": str(tmp_path / "a"), "POLICYQA_TOP_K": "7", "CHROMA_HOST": "127.0.0.1"}
-    s = load_settings(env=env)
-    assert (s.store_dir, s.top_k, s.uses_chroma_server) == (tmp_path / "a", 7, True)
-    assert load_settings(env=env, top_k=3, store_dir=tmp_path / "b").top_k == 3
-    with pytest.raises(ValueError, match="POLICYQA_TOP_K"):
-        load_settings(env={"POLICYQA_TOP_K": "many"})

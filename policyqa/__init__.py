@@ -1,0 +1,1 @@
+"""The `policyqa` command: a thin composition root above rag, ui and eval (each contributes its subcommands)."""
