@@ -35,7 +35,7 @@ _PASS, _FAIL = "✓", "✗"
 def load_retrieval_set(path: str | Path) -> list[dict[str, Any]]:
     """The questions of a retrieval set; InputError (one readable line) for a missing file or a bad line."""
     out: list[dict[str, Any]] = []
-    for n, item in read_jsonl(path, "retrieval set", "检索评测集"):
+    for n, item in read_jsonl(path, "retrieval set", "检索评测集", {"question": str, "gold": (str, list)}):
         if not str(item.get("question") or "").strip() or not item.get("gold"):
             raise InputError(f"{path}:{n}: needs a non-empty 'question' and 'gold'",
                              f"{path} 第 {n} 行缺少非空的 question 或 gold")

@@ -36,6 +36,10 @@ from rag import Answer, InputError, PolicyQAError, Settings, Unit, answer, list_
 EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_CASES = EVAL_DIR / "cases.jsonl"
 REQUIRED_CASE_KEYS = ("id", "question")
+#: JSON types of a case's fields (checked per line, so a malformed set fails naming the line, not deep in a run).
+CASE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": (str, int), "question": str, "type": str, "language": str, "history": list, "gold_units": list,
+    "answerable": bool, "key_points": list, "reference_answer": str}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -48,7 +52,7 @@ def load_cases(path: str | Path) -> list[dict[str, Any]]:
     line or a duplicate id."""
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for n, case in read_jsonl(path, "eval set", "评测集"):
+    for n, case in read_jsonl(path, "eval set", "评测集", CASE_TYPES):
         if any(not str(case.get(k) or "").strip() for k in REQUIRED_CASE_KEYS):
             raise InputError(f"{path}:{n}: a case needs a non-empty 'id' and 'question'",
                              f"{path} 第 {n} 行缺少非空的 id 或 question")

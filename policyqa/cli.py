@@ -71,13 +71,13 @@ _OWN_LOGGERS = ("policyqa", "rag", "vectorstore", "prompts", "ui", "eval")
 def _setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("policyqa: %(levelname)s %(name)s: %(message)s"))
+    # Libraries that set their own loggers' levels (bm25s logs progress at DEBUG) still show only warnings.
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.split(".")[0] in _OWN_LOGGERS)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     for name in _OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
-    for name in ("bm25s", "jieba"):  # they log progress at DEBUG/INFO on loggers of their own level
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,8 @@ def _store_key(settings: Settings) -> tuple:
 
 
 def get_retriever(settings: Settings) -> HybridRetriever:
-    """One retriever per index, built on first use (loads units, builds BM25, loads the embedding model).
+    """One retriever per index, built on first use (loads units, builds BM25; the embedding model loads on the
+    first search that needs it, so a lookup such as 第八条 never pays for it).
 
     It is rebuilt when the index's live generation changes, so a running UI picks up a new `policyqa ingest`.
     """
@@ -41,7 +42,6 @@ def get_retriever(settings: Settings) -> HybridRetriever:
 
             _ingest_if_new(settings)
             retriever = HybridRetriever(open_store(settings))
-            retriever.store.embed_query("warm up")  # load the model now, not on the first question
         except StoreEmpty:
             raise StoreError("the index is empty: run `policyqa ingest` first",
                              "索引为空：请先运行 `policyqa ingest`") from None
