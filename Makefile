@@ -37,8 +37,17 @@ lint: install
 test: install system-deps lint
 	$(PY) -m pytest -p no:cacheprovider
 
+## Fast tests that need nothing but the code.
 unit: install
-	$(PY) -m pytest -p no:cacheprovider tests/unit
+	$(PY) -m pytest -p no:cacheprovider -m unit
+
+## Tests against real local services (chroma run, an OpenAI-compatible HTTP server, the Gradio app); they start them.
+integration: install
+	$(PY) -m pytest -p no:cacheprovider -m integration
+
+## Browser tests: Debian chromium driven by Playwright.
+e2e: install system-deps
+	$(PY) -m pytest -p no:cacheprovider -m e2e
 
 eval: install
 	$(VENV)/bin/policyqa ingest -q
