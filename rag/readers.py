@@ -18,6 +18,8 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # a regulation is ~40 KB; 10 MB is far be
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf", ".html", ".htm")
 HEADER_END = "<!-- INFO END -->"
+_CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]"  # ideographs and full-width punctuation
+_CJK_SPACE = re.compile(rf"(?<={_CJK[:-1]}0-9]) +(?={_CJK[:-1]}0-9])")  # between CJK characters or digits
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:\d+|第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?)[-—–\s]*$")
 
 
@@ -96,11 +98,21 @@ def _read_pdf(raw: bytes, path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise _unreadable(path, ".pdf", exc) from None
-    lines = [ln for page in pages for ln in page.split("\n") if not _PAGE_NUMBER.match(ln)]
+    lines = [despace_cjk(ln) for page in pages for ln in page.split("\n") if not _PAGE_NUMBER.match(ln)]
     if not any(ln.strip() for ln in lines):
         raise DocumentError(f"{path} has no text layer (a scanned image?); OCR is not supported",
                             f"{path} 没有可提取的文字（可能是扫描件），暂不支持 OCR")
     return "\n".join(lines)
+
+
+def despace_cjk(line: str) -> str:
+    """Undo letter-spaced extraction (第 一 条 为 了 → 第一条为了), which some PDFs' glyph widths cause.
+
+    Only when most CJK characters in the line are followed by a space; a normal line keeps its spaces.
+    """
+    cjk = len(re.findall(_CJK, line))
+    spaced = len(re.findall(rf"{_CJK} ", line))
+    return _CJK_SPACE.sub("", line) if cjk >= 4 and spaced * 2 >= cjk else line
 
 
 def _read_html(raw: bytes, path: Path) -> str:

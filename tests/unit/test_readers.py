@@ -15,7 +15,7 @@ import pytest
 
 from rag.document import doc_id_for, parse_policy_document
 from rag.errors import DocumentError
-from rag.readers import MAX_DOCUMENT_BYTES, read_document_text
+from rag.readers import MAX_DOCUMENT_BYTES, despace_cjk, read_document_text
 
 TITLE = "某省数据安全条例"
 ADOPTED = "2024年1月5日某省第十四届人民代表大会常务委员会第八次会议通过"
@@ -158,3 +158,16 @@ def test_directory_is_not_a_document(tmp_path: Path) -> None:
     os.mkdir(folder)
     with pytest.raises(DocumentError, match="directory"):
         parse_policy_document(folder)
+
+
+@pytest.mark.parametrize(("extracted", "line"), [
+    # as pypdf extracts a page fpdf2 wrote with Noto Sans CJK (its glyph widths make every glyph a "word")
+    (" 第 一 章   总   则", " 第一章总则"),
+    (" 第 二 条   本 条 例 自 2 0 2 4 年 1 月 1 日 起 施 行 。", " 第二条本条例自2024年1月1日起施行。"),
+    # ordinary lines keep their spaces
+    ("第一章 总 则", "第一章 总 则"),
+    ("促进产业优化布局 and 有序转移", "促进产业优化布局 and 有序转移"),
+    ("到2027年 GDP 达到 15 万亿元", "到2027年 GDP 达到 15 万亿元"),
+])
+def test_letter_spaced_pdf_text_is_closed_up(extracted: str, line: str) -> None:
+    assert despace_cjk(extracted) == line
