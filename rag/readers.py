@@ -20,6 +20,8 @@ SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf", ".html", ".htm")
 HEADER_END = "<!-- INFO END -->"
 _CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]"  # ideographs and full-width punctuation
 _CJK_SPACE = re.compile(rf"(?<={_CJK[:-1]}0-9]) +(?={_CJK[:-1]}0-9])")  # between CJK characters or digits
+_PAGE_DATE = re.compile(r"(?:发布|成文|印发)(?:时间|日期)[:：]\s*(\d{4}[-年./]\d{1,2}[-月./]\d{1,2})")
+_TITLE_SEPARATOR = re.compile(r"[_|｜]|\s[-—–]\s")
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(?:\d+|第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?)[-—–\s]*$")
 
 
@@ -125,10 +127,15 @@ def _read_html(raw: bytes, path: Path) -> str:
     body = trafilatura.extract(tree, include_comments=False, include_tables=True, deduplicate=False) or ""
     if not body.strip():
         raise DocumentError(f"{path}: no main text found in the page", f"{path}：网页中找不到正文")
-    meta = trafilatura.extract_metadata(tree)
-    header = []
-    if meta is not None and meta.title:
-        header.append(f"# {meta.title}")
+    # Dates only from the page's markup or a 发布时间： line: htmldate's extensive search would guess from any year.
+    meta = trafilatura.extract_metadata(tree, date_config={"extensive_search": False, "original_date": True})
+    # A <title> joined with the site name is kept whole (the parser picks the document's part of it); trafilatura
+    # would keep whichever part comes first, often the site's name.
+    page_title = " ".join((tree.findtext(".//title") or "").split())
+    title = page_title if _TITLE_SEPARATOR.search(page_title) else (meta.title if meta is not None else "") or page_title
+    header = [f"# {title}"] if title else []
     if meta is not None and meta.date:
         header.append(f"发布日期：{meta.date}")
+    elif m := _PAGE_DATE.search(tree.text_content()):
+        header.append(f"发布日期：{m.group(1)}")
     return "\n".join([*header, HEADER_END, body])

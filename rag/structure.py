@@ -175,13 +175,21 @@ def _read_header(header: list[str], doc_id: str) -> tuple[str, str, str]:
         elif not _NOISE.match(ln):
             candidates.append(ln)
     if markdown_title:
-        title = markdown_title
+        title = _page_title(markdown_title)
     else:
         booked = [m.group(1) for c in candidates if (m := _BOOK_TITLE.match(c))]
         titled = [c for c in candidates if _TITLE_WORDS.search(c)]
         title = (booked or titled or sorted(candidates, key=len, reverse=True) or [doc_id])[0]
     title = title.strip("《》 ")
     return title, date or max(dates, default=""), source
+
+
+def _page_title(title: str) -> str:
+    """A web page's title without the site name: 某某条例_某省人民政府门户网站 / 网站 | 某某条例 → 某某条例."""
+    parts = [p for p in re.split(r"\s*[_|｜]\s*|\s+[-—–]\s+", title) if p]
+    if len(parts) < 2:
+        return title
+    return next((p for p in parts if _TITLE_WORDS.search(p)), max(parts, key=len))
 
 
 def _split_header(lines: list[str], header_end: int | None, first_struct: int | None) -> int:

@@ -171,3 +171,17 @@ def test_directory_is_not_a_document(tmp_path: Path) -> None:
 ])
 def test_letter_spaced_pdf_text_is_closed_up(extracted: str, line: str) -> None:
     assert despace_cjk(extracted) == line
+
+
+@pytest.mark.parametrize("page_title", [f"{TITLE}_某省人民政府门户网站", f"某省人大网 | {TITLE}", f"{TITLE} - 某省人大网"])
+def test_html_title_without_site_name_and_date_from_the_page_not_guessed(tmp_path: Path, page_title: str) -> None:
+    paragraphs = "".join(f"<p>{ln}</p>" for ln in BODY)
+    page = f"""<html><head><meta charset="utf-8"><title>{page_title}</title></head><body>
+<div class="info">发布时间：2024-01-08 10:30 来源：某省人大常委会</div>
+<div class="content">{paragraphs}</div></body></html>"""
+    path = tmp_path / "page.htm"
+    path.write_text(page, encoding="utf-8")
+    d = parse_policy_document(path)
+    assert d.title == TITLE
+    assert d.date == "2024-01-08"  # from the 发布时间 line, not a year guessed from 自2024年3月1日起施行
+    assert [u.unit_id for u in d.units] == ["S1", "A1", "A2", "S2", "A3"]
