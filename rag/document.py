@@ -57,7 +57,7 @@ class Unit:
     """One citable unit of a document, with the metadata stored beside its chunk."""
 
     doc_id: str
-    unit_id: str  # P, S1…, A1… (S2A1… when items restart numbering in each section; P1… for plain paragraphs)
+    unit_id: str  # P, S1…, A1…, A10-1 (第十条之一); S2A1… when items restart in each section; P1… plain paragraphs
     kind: str  # "preamble" | "section" | "article" | "paragraph"
     number: int
     marker: str  # as printed: （八） / 第八条 / 一、 / 第一章 / 附则 / ""
@@ -78,6 +78,8 @@ class Unit:
         if self.kind == "article":
             if self.unit_id.startswith("S"):
                 return f"第{int_to_cn(self.section_number)}部分（{int_to_cn(self.number)}）"
+            if "-" in self.unit_id:
+                return f"第{int_to_cn(self.number)}条之{int_to_cn(int(self.unit_id.rsplit('-', 1)[1]))}"
             return f"第{int_to_cn(self.number)}条"
         if self.kind == "section":
             if is_supplementary(self.marker):
@@ -95,7 +97,7 @@ class Unit:
         if self.kind == "article":
             if self.unit_id.startswith("S"):
                 return f"Part {int_to_roman(self.section_number)} ({self.number})"
-            return f"Art. {self.number}"
+            return f"Art. {self.unit_id[1:]}"  # Art. 8, or Art. 10-1 for 第十条之一
         if self.kind == "section":
             if is_supplementary(self.marker):
                 return "Supplementary Provisions"
@@ -249,7 +251,7 @@ def parse_policy_text(text: str, doc_id: str, path: str = "") -> PolicyDocument:
 def _build_units(found: Outline, doc_id: str, path: str) -> list[Unit]:
     drafts, sections = found.drafts, found.sections
     # Items numbered （一） afresh inside every section get section-scoped ids, so ids stay unique.
-    article_numbers = [d.number for d in drafts if d.kind == "article"]
+    article_numbers = [(d.number, d.inserted) for d in drafts if d.kind == "article"]
     scoped = len(article_numbers) != len(set(article_numbers))
     units: list[Unit] = []
     seen: set[str] = set()
@@ -263,6 +265,7 @@ def _build_units(found: Outline, doc_id: str, path: str) -> list[Unit]:
             uid, title_u = f"S{d.number}", sections[d.number]
         else:
             uid = f"S{d.section_number}A{d.number}" if scoped else f"A{d.number}"
+            uid += f"-{d.inserted}" if d.inserted else ""  # 第十条之一 → A10-1
             title_u = article_title(text_joined[len(d.marker):].strip())
         if uid in seen:
             raise DocumentError(

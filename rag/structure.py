@@ -17,6 +17,7 @@ from rag.text import CN_NUMERAL, cn_to_int
 _SECTION = re.compile(rf"^(?:({CN_NUMERAL})、|第({CN_NUMERAL}|\d+)[章部分]+\s*)(.+)$")
 _ARTICLE_PAREN = re.compile(rf"^[（(]\s*({CN_NUMERAL})\s*[）)]\s*(.*)$")
 _ARTICLE_TIAO = re.compile(rf"^第\s*({CN_NUMERAL}|\d+)\s*条\s*(.*)$")
+_ARTICLE_SUB = re.compile(rf"^第\s*({CN_NUMERAL}|\d+)\s*条\s*之\s*([一二三四五六七八九十]+)\s*(.*)$")  # 第十条之一
 _CHAPTER = re.compile(rf"^第\s*({CN_NUMERAL}|\d+)\s*章\s*(.*)$")
 _JIE = re.compile(rf"^第\s*({CN_NUMERAL}|\d+)\s*节\s*(.*)$")
 _FUZE = re.compile(r"^附\s*则$")
@@ -49,6 +50,12 @@ class Draft:
     section_number: int
     lines: list[str]
     subsection: tuple[int, str] = (0, "")
+
+    @property
+    def inserted(self) -> int:
+        """K of an article 第N条之K inserted by an amendment, else 0."""
+        m = re.search(r"之\s*([一二三四五六七八九十]+)$", self.marker) if self.kind == "article" else None
+        return cn_to_int(m.group(1)) if m else 0
 
 
 def first_sentence(text: str) -> str:
@@ -102,12 +109,18 @@ class _TiaoClassifier:
     def __init__(self) -> None:
         self.chapter = 0
         self.article = 0
+        self.inserted = 0  # 第十条之一, 之二 …: articles inserted by an amendment after 第十条
 
     def __call__(self, line: str) -> tuple[str, int, str, str] | None:
+        if (m := _ARTICLE_SUB.match(line)) and not _REFERENCE_START.match(m.group(3)):
+            number, inserted = cn_to_int(m.group(1)), cn_to_int(m.group(2))
+            if number == self.article and inserted == self.inserted + 1:
+                self.inserted = inserted
+                return "article", number, line[: m.start(3)].strip(), m.group(3)
         if (m := _ARTICLE_TIAO.match(line)) and not _REFERENCE_START.match(m.group(2)):
             number = cn_to_int(m.group(1))
             if number > self.article:
-                self.article = number
+                self.article, self.inserted = number, 0
                 return "article", number, line[: m.start(2)].strip(), m.group(2)
         if (m := _CHAPTER.match(line)) and _is_heading(line) and not _REFERENCE_START.match(m.group(2)):
             number = cn_to_int(m.group(1))

@@ -276,3 +276,27 @@ def test_a_regulation_of_1199_articles() -> None:
     assert d.unit("A1199").marker == "第一千一百九十九条" and d.unit("A1199").label_zh == "第一千一百九十九条"
     assert d.unit("A1005").text == "第一千零五条 这是第1005条的内容。"
     assert d.unit("A1005").section_number == 3
+
+
+AMENDED = """# 某市养犬管理条例
+2010年5月1日某市人民代表大会常务委员会通过 2021年9月29日修正
+<!-- INFO END -->
+第一条 为了规范养犬行为，制定本条例。
+第二条 本条例适用于本市行政区域内的养犬活动。
+第二条之一 养犬人应当依法办理养犬登记。
+第二条之一规定的登记，由公安机关办理。
+第二条之二 禁止饲养烈性犬。
+第三条 本条例自2022年1月1日起施行。
+"""
+
+
+def test_articles_inserted_by_an_amendment() -> None:
+    d = parse_policy_text(AMENDED, "amended")
+    assert [u.unit_id for u in d.units] == ["A1", "A2", "A2-1", "A2-2", "A3"]
+    a = d.unit("A2-1")
+    assert (a.label_zh, a.label_en, a.marker, a.number) == ("第二条之一", "Art. 2-1", "第二条之一", 2)
+    assert a.text == "第二条之一 养犬人应当依法办理养犬登记。\n第二条之一规定的登记，由公安机关办理。"
+    assert a.title == "养犬人应当依法办理养犬登记"
+    assert d.date == "2021-09-29"
+    lines = [ln for ln in AMENDED.splitlines() if _TIAO_LINE.match(ln)]
+    assert len(lines) == 6 and d.article_count == 5  # the reference line is text, not an article
