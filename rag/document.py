@@ -11,7 +11,8 @@ Two styles, told apart by whether the body has a line opening 第一条:
   later paragraphs belong to their article. Article numbers must increase, so a paragraph that opens with a
   reference (第三十条规定的…) is not taken for an article. A 第X节 is *not* a unit: its number restarts in every
   chapter and statutes are cited by 条, which is numbered through the whole document; it is kept as metadata
-  (subsection number and title) on the articles it holds, so retrieval and display still see it.
+  (subsection number and title) on the articles it holds, so retrieval and display still see it. An article
+  inserted by an amendment (第十条之一) is a unit of its own, A10-1.
 A file with neither style is kept as paragraph units (P1…) with a warning, rather than refused.
 """
 
@@ -40,6 +41,7 @@ from rag.structure import (
 from rag.text import int_to_cn, int_to_roman
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class DocumentWarning:
