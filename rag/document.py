@@ -1,29 +1,57 @@
 """Parse a Chinese policy document into citable units: preamble P, sections S1…, articles A1….
 
-Why a hand-written parser: these documents are structured by numbering conventions (一、 / （一） / 第一条),
-not by markup, and published copies carry page-break splits and web-page noise that generic splitters
+Why a hand-written parser: these documents are structured by numbering conventions (一、 / （一） / 第一章 /
+第一条), not by markup, and published copies carry page-break splits and web-page noise that generic splitters
 would cut in the wrong place. One unit is never split; a line that opens nothing continues the unit before it.
+
+Two styles, told apart by whether the body has a line opening 第一条:
+- 意见 style (the first document): sections 一、… hold articles （一）…; items numbered afresh in each section
+  get section-scoped ids (S2A1).
+- 条例/办法 style: chapters 第X章 (and a bare 附则) are section units, 第X条 are article units; （一） items and
+  later paragraphs belong to their article. Article numbers must increase, so a paragraph that opens with a
+  reference (第三十条规定的…) is not taken for an article. A 第X节 is *not* a unit: its number restarts in every
+  chapter and statutes are cited by 条, which is numbered through the whole document; it is kept as metadata
+  (subsection number and title) on the articles it holds, so retrieval and display still see it. An article
+  inserted by an amendment (第十条之一) is a unit of its own, A10-1.
+A file with neither style is kept as paragraph units (P1…) with a warning, rather than refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError
-from rag.text import CN_NUMERAL, cn_to_int, int_to_cn, int_to_roman
+from rag.readers import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, read_document_text
+from rag.structure import (
+    Outline,
+    article_title,
+    document_kind,
+    effective_date,
+    first_sentence,
+    is_supplementary,
+    join_lines,
+    outline,
+    short_title_for,
+)
+from rag.text import int_to_cn, int_to_roman
 
-_SECTION = re.compile(rf"^(?:({CN_NUMERAL})、|第({CN_NUMERAL}|\d+)[章部分]+\s*)(.+)$")
-_ARTICLE_PAREN = re.compile(rf"^[（(]\s*({CN_NUMERAL})\s*[）)]\s*(.*)$")
-_ARTICLE_TIAO = re.compile(rf"^第\s*({CN_NUMERAL}|\d+)\s*条\s*(.*)$")
-_DATE_LINE = re.compile(r"(?:时间|日期|发布日期|发布时间)[:：]\s*(\d{4}[-年./]\d{1,2}[-月./]\d{1,2}日?)(?:[^来]*来源[:：]\s*(\S+))?")
-_SOURCE_LINE = re.compile(r"来源[:：]\s*(\S+)")
-_NOISE = re.compile(r"^\[[^\]]*\]\([^)]*\)$|^[\x00-\x7f]+$")  # markdown links, pure-ASCII site banners
-_SENTENCE_END = "。！？；：”」"
-_TITLE_WORDS = re.compile(r"(意见|通知|办法|规定|决定|方案|条例|规划|纲要|细则|措施)$")
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentWarning:
+    """Something the parser accepted but a user should know (e.g. no structure found), in both languages."""
+
+    en: str
+    zh: str
+
+    def message(self, language: str = "en") -> str:
+        return self.zh if language == "zh" else self.en
 
 
 @dataclass(frozen=True)
@@ -31,41 +59,65 @@ class Unit:
     """One citable unit of a document, with the metadata stored beside its chunk."""
 
     doc_id: str
-    unit_id: str  # P, S1…, A1… (or S2A1… when items restart numbering in each section)
-    kind: str  # "preamble" | "section" | "article"
+    unit_id: str  # P, S1…, A1…, A10-1 (第十条之一); S2A1… when items restart in each section; P1… plain paragraphs
+    kind: str  # "preamble" | "section" | "article" | "paragraph"
     number: int
-    marker: str  # as printed: （八） / 第八条 / 一、 / ""
+    marker: str  # as printed: （八） / 第八条 / 一、 / 第一章 / 附则 / ""
     section_number: int
     section_title: str
-    title: str  # first sentence (article title) or section title
+    title: str  # article title (its first sentence, or a bracketed 【标题】) or section title
     text: str  # verbatim Chinese text of the unit
     title_en: str = ""
     text_en: str = ""
+    subsection_number: int = 0  # 第X节 inside the chapter, 0 when none
+    subsection_title: str = ""
+    doc_title: str = ""  # the document's full title, for citations that name the document
+    doc_title_en: str = ""
 
     @property
     def label_zh(self) -> str:
-        """The citation label in Chinese answers: 第八条 / 第一部分 / 序言."""
+        """The citation label in Chinese answers: 第八条 / 第一部分 / 第一章 / 附则 / 序言 / 第3段."""
         if self.kind == "article":
             if self.unit_id.startswith("S"):
                 return f"第{int_to_cn(self.section_number)}部分（{int_to_cn(self.number)}）"
+            if "-" in self.unit_id:
+                return f"第{int_to_cn(self.number)}条之{int_to_cn(int(self.unit_id.rsplit('-', 1)[1]))}"
             return f"第{int_to_cn(self.number)}条"
         if self.kind == "section":
+            if is_supplementary(self.marker):
+                return "附则"
+            if self.marker.endswith("章"):
+                return f"第{int_to_cn(self.number)}章"
             return f"第{int_to_cn(self.number)}部分"
+        if self.kind == "paragraph":
+            return f"第{self.number}段"
         return "序言"
 
     @property
     def label_en(self) -> str:
-        """The citation label in English answers: Art. 8 / Part I / Preamble."""
+        """The citation label in English answers: Art. 8 / Part I / Chapter I / Preamble / Para. 3."""
         if self.kind == "article":
             if self.unit_id.startswith("S"):
                 return f"Part {int_to_roman(self.section_number)} ({self.number})"
-            return f"Art. {self.number}"
+            return f"Art. {self.unit_id[1:]}"  # Art. 8, or Art. 10-1 for 第十条之一
         if self.kind == "section":
+            if is_supplementary(self.marker):
+                return "Supplementary Provisions"
+            if self.marker.endswith("章"):
+                return f"Chapter {int_to_roman(self.number)}"
             return f"Part {int_to_roman(self.number)}"
+        if self.kind == "paragraph":
+            return f"Para. {self.number}"
         return "Preamble"
 
     def label(self, language: str) -> str:
         return self.label_zh if language == "zh" else self.label_en
+
+    def document_label(self, language: str) -> str:
+        """The label naming the document, for answers over several: 《广东省版权条例》第三十条 / <title>, Art. 30."""
+        if language == "zh":
+            return f"《{self.doc_title or self.doc_id}》{self.label_zh}"
+        return f"{self.doc_title_en or '《' + (self.doc_title or self.doc_id) + '》'}, {self.label_en}"
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (Chroma accepts scalars only)."""
@@ -79,9 +131,13 @@ class Unit:
             "label_en": self.label_en,
             "section_number": self.section_number,
             "section_title": self.section_title,
+            "subsection_number": self.subsection_number,
+            "subsection_title": self.subsection_title,
             "title": self.title,
             "title_en": self.title_en,
             "text_en": self.text_en,
+            "doc_title": self.doc_title,
+            "doc_title_en": self.doc_title_en,
         }
 
     @classmethod
@@ -98,6 +154,10 @@ class Unit:
             text=text,
             title_en=str(meta.get("title_en", "")),
             text_en=str(meta.get("text_en", "")),
+            subsection_number=int(meta.get("subsection_number", 0)),
+            subsection_title=str(meta.get("subsection_title", "")),
+            doc_title=str(meta.get("doc_title", "")),
+            doc_title_en=str(meta.get("doc_title_en", "")),
         )
 
 
@@ -107,13 +167,17 @@ class PolicyDocument:
 
     doc_id: str
     title: str
-    date: str
+    date: str  # YYYY-MM-DD: the publication date, or the latest adoption/approval/amendment date in the header
     source: str
     sha256: str
     units: tuple[Unit, ...]
     title_en: str = ""
     path: str = ""
     sections: dict[int, str] = field(default_factory=dict)
+    short_title: str = ""  # see short_title_for
+    kind: str = ""  # 意见 / 条例 / 办法 / … from the title's last word; "" when the title has none
+    effective_date: str = ""  # from 自YYYY年M月D日起施行, when the text says so
+    warnings: tuple[DocumentWarning, ...] = ()
 
     def unit(self, unit_id: str) -> Unit | None:
         return next((u for u in self.units if u.unit_id == unit_id), None)
@@ -126,119 +190,85 @@ class PolicyDocument:
     def section_count(self) -> int:
         return sum(1 for u in self.units if u.kind == "section")
 
+    @property
+    def has_translation(self) -> bool:
+        """True when an aligned English translation is attached (every other document is Chinese-only)."""
+        return any(u.text_en for u in self.units)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The language views the document has: ('zh',) or ('zh', 'en')."""
+        return ("zh", "en") if self.has_translation else ("zh",)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
 
 def doc_id_for(path: Path) -> str:
-    """Stable document id from the file name: `name.zh.txt` → `name`."""
+    """Stable ASCII document id from the file name: `name.zh.txt` → `name`; a Chinese name is written in pinyin.
+
+    `广东省版权条例(2022-03-29).md` → `guang-dong-sheng-ban-quan-tiao-li-2022-03-29` (one syllable per character,
+    so anyone can derive it); ids only ever contain a-z, 0-9 and '-', so they are safe in URLs, anchors and flags.
+    """
     name = path.name
-    for suffix in (".txt", ".md"):
-        name = name.removesuffix(suffix)
-    return name.removesuffix(".zh")
+    for suffix in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    name = name.removesuffix(".zh")
+    if not name.isascii():
+        from pypinyin import lazy_pinyin
+
+        name = "-".join(lazy_pinyin(name))
+    return _slug(name) or "document"
 
 
 def translation_path(path: Path) -> Path:
     return path.with_name(f"{doc_id_for(path)}.en.json")
 
 
-@dataclass
-class _Draft:
-    kind: str
-    number: int
-    marker: str
-    section_number: int
-    lines: list[str]
-
-
-def _first_sentence(text: str) -> str:
-    m = re.match(r"[^。！？；]+", text)
-    return (m.group(0) if m else text).strip()
-
-
-def _join(lines: list[str], heading: bool = False) -> str:
-    """Join a unit's lines: a line after one that ends mid-sentence is a page-break continuation.
-
-    A section's first line is its heading, which ends without punctuation but is never continued.
-    """
-    out = ""
-    for i, line in enumerate(lines):
-        if not out:
-            out = line
-        elif out[-1] in _SENTENCE_END or (heading and i == 1):
-            out += "\n" + line
-        else:
-            out += line
-    return out
-
-
-def _classify(line: str) -> tuple[str, int, str, str] | None:
-    """('section'|'article', number, marker, rest) for a structural line, else None."""
-    if m := _ARTICLE_PAREN.match(line):
-        return "article", cn_to_int(m.group(1)), line[: m.start(2)].strip(), m.group(2)
-    if m := _ARTICLE_TIAO.match(line):
-        return "article", cn_to_int(m.group(1)), line[: m.start(2)].strip(), m.group(2)
-    if (m := _SECTION.match(line)) and len(line) <= 80 and line[-1] not in "。；":
-        return "section", cn_to_int(m.group(1) or m.group(2)), line[: m.start(3)].strip(), m.group(3).strip()
-    return None
-
-
 def parse_policy_text(text: str, doc_id: str, path: str = "") -> PolicyDocument:
-    """Parse the text of a policy document (see module docstring). Raises DocumentError if it has no structure."""
-    lines = [ln.strip().replace("\u3000", " ") for ln in text.replace("\r\n", "\n").split("\n")]
-    lines = [ln for ln in lines if ln]
-    first_struct = next((i for i, ln in enumerate(lines) if _classify(ln)), None)
-    if first_struct is None:
-        raise DocumentError(
-            f"{path or doc_id}: no sections (一、 / 第一章) or articles (（一） / 第一条) found; cannot structure it",
-            f"{path or doc_id}：找不到章节（一、/第一章）或条目（（一）/第一条），无法解析该文件",
-        )
-    # Header: everything before the first long sentence-ending paragraph (the preamble) or the first heading.
-    body_start = next(
-        (i for i, ln in enumerate(lines[:first_struct]) if len(ln) >= 10 and ln[-1] in "。！？"), first_struct
+    """Parse the text of a policy document (see module docstring); DocumentError only if it holds no text at all."""
+    found = outline(text, doc_id)
+    if found is None:
+        raise DocumentError(f"{path or doc_id}: the document is empty", f"{path or doc_id}：文档没有任何文字")
+    warnings: tuple[DocumentWarning, ...] = ()
+    if not found.structured:
+        warnings = (DocumentWarning(
+            f"{path or doc_id}: no sections (一、 / 第一章) or articles (（一） / 第一条) found; "
+            f"ingested as {len(found.drafts)} paragraphs",
+            f"{path or doc_id}：找不到章节（一、/第一章）或条目（（一）/第一条），已按 {len(found.drafts)} 个段落收录",
+        ),)
+        logger.warning(warnings[0].en)
+    units = _build_units(found, doc_id, path)
+    return PolicyDocument(
+        doc_id=doc_id, title=found.title, date=found.date, source=found.source,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(), units=tuple(units), path=path,
+        sections=found.sections, short_title=short_title_for(found.title), kind=document_kind(found.title),
+        effective_date=next((e for u in units if (e := effective_date(u.text))), ""), warnings=warnings,
     )
-    header, preamble = lines[:body_start], lines[body_start:first_struct]
-    date = source = ""
-    candidates: list[str] = []
-    for ln in header:
-        if m := _DATE_LINE.search(ln):
-            date = re.sub(r"[年月./]", "-", m.group(1)).rstrip("日-")
-            date = "-".join(p.zfill(2) if i else p for i, p in enumerate(date.split("-")))
-            source = m.group(2) or source
-        elif m := _SOURCE_LINE.search(ln):
-            source = m.group(1)
-        elif not _NOISE.match(ln):
-            candidates.append(ln)
-    titled = [c for c in candidates if _TITLE_WORDS.search(c)]
-    title = (titled or sorted(candidates, key=len, reverse=True) or [doc_id])[0]
 
-    drafts: list[_Draft] = []
-    if preamble:
-        drafts.append(_Draft("preamble", 0, "", 0, list(preamble)))
-    section = 0
-    for ln in lines[first_struct:]:
-        kind = _classify(ln)
-        if kind is None:
-            drafts[-1].lines.append(ln)
-            continue
-        k, number, marker, _rest = kind
-        if k == "section":
-            section = number
-        drafts.append(_Draft(k, number, marker, section, [ln]))
 
+def _build_units(found: Outline, doc_id: str, path: str) -> list[Unit]:
+    drafts, sections = found.drafts, found.sections
     # Items numbered （一） afresh inside every section get section-scoped ids, so ids stay unique.
-    article_numbers = [d.number for d in drafts if d.kind == "article"]
+    article_numbers = [(d.number, d.inserted) for d in drafts if d.kind == "article"]
     scoped = len(article_numbers) != len(set(article_numbers))
-    sections = {d.number: _SECTION.match(d.lines[0]).group(3).strip() for d in drafts if d.kind == "section"}  # type: ignore[union-attr]
     units: list[Unit] = []
     seen: set[str] = set()
     for d in drafts:
-        text_joined = _join(d.lines, heading=d.kind == "section")
+        text_joined = join_lines(d.lines, heading=d.kind == "section")
         if d.kind == "preamble":
-            uid, title_u = "P", _first_sentence(text_joined)
+            uid, title_u = "P", first_sentence(text_joined)
+        elif d.kind == "paragraph":
+            uid, title_u = f"P{d.number}", article_title(text_joined)
         elif d.kind == "section":
             uid, title_u = f"S{d.number}", sections[d.number]
         else:
             uid = f"S{d.section_number}A{d.number}" if scoped else f"A{d.number}"
-            body = text_joined[len(d.marker):].strip()
-            title_u = _first_sentence(body)
+            uid += f"-{d.inserted}" if d.inserted else ""  # 第十条之一 → A10-1
+            title_u = article_title(text_joined[len(d.marker):].strip())
         if uid in seen:
             raise DocumentError(
                 f"{path or doc_id}: unit {uid} ({d.marker}) appears twice; numbering is ambiguous",
@@ -248,36 +278,27 @@ def parse_policy_text(text: str, doc_id: str, path: str = "") -> PolicyDocument:
         units.append(Unit(
             doc_id=doc_id, unit_id=uid, kind=d.kind, number=d.number, marker=d.marker,
             section_number=d.section_number, section_title=sections.get(d.section_number, ""),
-            title=title_u, text=text_joined,
+            title=title_u, text=text_joined, subsection_number=d.subsection[0], subsection_title=d.subsection[1],
+            doc_title=found.title,
         ))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return PolicyDocument(doc_id=doc_id, title=title, date=date, source=source, sha256=digest,
-                          units=tuple(units), path=path, sections=sections)
+    return units
 
 
 def _attach_translation(doc: PolicyDocument, data: dict) -> PolicyDocument:
     units_en = data.get("units", {})
+    title_en = data.get("doc_title", "")
     units = tuple(
         Unit(**{**u.__dict__, "title_en": units_en.get(u.unit_id, {}).get("title", ""),
-                "text_en": units_en.get(u.unit_id, {}).get("text", "")})
+                "text_en": units_en.get(u.unit_id, {}).get("text", ""), "doc_title_en": title_en})
         for u in doc.units
     )
-    return PolicyDocument(**{**doc.__dict__, "units": units, "title_en": data.get("doc_title", "")})
+    return PolicyDocument(**{**doc.__dict__, "units": units, "title_en": title_en})
 
 
-def parse_policy_document(path: str | Path) -> PolicyDocument:
-    """Read and parse a document file, attaching its English translation (`<doc_id>.en.json`) when present."""
+def parse_policy_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> PolicyDocument:
+    """Read and parse a document file (.txt/.md/.docx/.pdf/.html), attaching `<doc_id>.en.json` when present."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DocumentError(f"document not found: {path}", f"找不到文档：{path}") from None
-    except OSError as exc:
-        raise DocumentError(f"cannot read {path}: {exc.strerror}", f"无法读取 {path}：{exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DocumentError(f"{path} is not UTF-8 text", f"{path} 不是 UTF-8 文本") from None
+    text = read_document_text(path, max_bytes)
     doc = parse_policy_text(text, doc_id_for(path), str(path))
     tpath = translation_path(path)
     if tpath.exists():

@@ -11,7 +11,10 @@ CN_NUMERAL = "[零〇一二两三四五六七八九十百千]+"
 
 
 def cn_to_int(text: str) -> int:
-    """Convert a Chinese numeral (一, 十二, 二十三, 一百零五) or ASCII digits to an int."""
+    """Convert a Chinese numeral up to 9999 (一, 十二, 一百零五, 一千零五, 两千) or ASCII digits to an int.
+
+    Lenient on purpose (it also reads numerals in user questions such as 百分之五六十); 万 and above are a ValueError.
+    """
     text = text.strip()
     if text.isdigit():
         return int(text)
@@ -28,21 +31,23 @@ def cn_to_int(text: str) -> int:
 
 
 def int_to_cn(n: int) -> str:
-    """Convert 1..999 to a Chinese numeral as documents write them (十二, 二十, 一百零五)."""
-    if n <= 0 or n >= 1000:
+    """Convert 1..9999 to a Chinese numeral as documents write them (十二, 一百零五, 一千零五, 一千一百九十九).
+
+    One 零 stands for any run of zeros between non-zero digits; a leading 一十 is written 十 (十二, but 一百一十).
+    """
+    if not 0 < n < 10_000:
         raise ValueError(f"out of range: {n}")
     digits = "零一二三四五六七八九"
-    hundreds, rest = divmod(n, 100)
-    tens, ones = divmod(rest, 10)
-    out = ""
-    if hundreds:
-        out += digits[hundreds] + "百"
-        if rest and tens == 0:
+    out, zero_pending = "", False
+    for place, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // place % 10
+        if d == 0:
+            zero_pending = bool(out)
+            continue
+        if zero_pending:
             out += "零"
-    if tens:
-        out += ("" if tens == 1 and not hundreds else digits[tens]) + "十"
-    if ones:
-        out += digits[ones]
+            zero_pending = False
+        out += unit if (place == 10 and d == 1 and not out) else digits[d] + unit
     return out
 
 
