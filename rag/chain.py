@@ -24,7 +24,14 @@ from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextD
 from rag.citations import check_citations, marker
 from rag.colloquial import expand_colloquial
 from rag.config import Settings
-from rag.conversation import format_history, needs_condensing, normalize_history, rule_condense
+from rag.conversation import (
+    continues_topic,
+    format_history,
+    needs_condensing,
+    normalize_history,
+    previous_citations,
+    rule_condense,
+)
 from rag.document import Unit
 from rag.extractive import aligned_quotes, extractive_answer, refusal_text, unit_sentences
 from rag.llm import describe_llm_error, make_chat_model, resolve_backend
@@ -90,8 +97,10 @@ class AnswerChain:
         history = normalize_history(state.get("history"))
         question = state["question"]
         standalone = question
+        prefer: list[str] = []
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
+            prefer = previous_citations(history) if continues_topic(question, history) else []
             if state["backend"] == "openai":
                 try:
                     prompt = render("condense", history=format_history(history), question=question)
@@ -102,7 +111,7 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "t_condense": _ms(start)}
+                "prefer": prefer, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
@@ -135,7 +144,7 @@ class AnswerChain:
     def _extractive(self, state: dict[str, Any], *, fallback: bool, warning: str = "") -> Answer:
         outcome, language = state["outcome"], state["language"]
         ex = extractive_answer(outcome, self.retriever, state["retrieval_language"], state["query"],
-                               answer_language=language)
+                               answer_language=language, prefer=state.get("prefer", ()))
         units = {r.unit.unit_id: r.unit for r in outcome.results}
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
                               sources=_sources(ex.citations, units, language), refused=ex.refused, fallback=fallback)

@@ -41,3 +41,14 @@ def expand_colloquial(question: str, language: str) -> str:
         extra += [formal for pattern, formal in _EN_PATTERNS if pattern.search(question)]
     extra = [e for e in dict.fromkeys(extra) if e.lower() not in question.lower()]
     return f"{question} {' '.join(extra)}" if extra else question
+
+
+def formal_wording(question: str, language: str) -> str:
+    """`question` with its everyday words replaced by the formal terms (for judging what it is about)."""
+    if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
+        for word, formal in sorted(COLLOQUIAL_ZH.items(), key=lambda kv: -len(kv[0])):
+            question = question.replace(word, f" {formal} ")
+    if language == "en":
+        for pattern, formal in _EN_PATTERNS:
+            question = pattern.sub(f" {formal} ", question)
+    return question

@@ -173,6 +173,24 @@ def _previous_question(history: list[Message]) -> str:
     return ""
 
 
+def without_pointers(question: str) -> str:
+    """The question without the words that point back (这一条, "this article"): they name no topic."""
+    return re.sub(r"\s+", " ", _POINTS_BACK_EN.sub(" ", _POINTS_BACK_ZH.sub(" ", question))).strip()
+
+
+def previous_citations(history: list[Message]) -> list[str]:
+    """Unit ids (A8, S1) the last answer cited, most relevant first."""
+    for m in reversed(history):
+        if m["role"] == "assistant":
+            return list(dict.fromkeys(r.unit_id for r in find_references(m["content"])))
+    return []
+
+
+def continues_topic(question: str, history: list[Message]) -> bool:
+    """Whether an elliptical follow-up carries the previous question over (那深圳呢？ after 广州…)."""
+    return needs_condensing(question, history) and not points_back(question)
+
+
 def needs_condensing(question: str, history: list[Message]) -> bool:
     """Whether `question` continues the conversation (see the module docstring); False means a new question."""
     if not history or find_references(question):
