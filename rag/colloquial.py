@@ -12,7 +12,7 @@ import re
 
 COLLOQUIAL_ZH: dict[str, str] = {
     "电动车": "新能源汽车", "电动汽车": "新能源汽车", "电车": "新能源汽车", "充电难": "充电桩",
-    "老百姓": "人民群众 民生", "看病": "医疗", "就医": "医疗", "医院": "医疗", "芯片": "集成电路 强芯", "半导体": "集成电路",
+    "老百姓": "", "看病": "医疗", "就医": "医疗", "医院": "医疗", "芯片": "集成电路 强芯", "半导体": "集成电路",
     "上学": "教育", "学校": "教育", "房价": "房地产", "买房": "住房 房地产", "租房": "租赁住房",
     "养老金": "养老保险", "退休": "养老", "找工作": "就业", "失业": "就业", "工资": "劳动报酬 工资",
     "堵车": "交通", "官僚": "官僚主义", "走过场": "形式主义",
@@ -33,13 +33,16 @@ _EN_PATTERNS = [(re.compile(rf"\b(?:{k})\b", re.I), v) for k, v in COLLOQUIAL_EN
 
 
 def expand_colloquial(question: str, language: str) -> str:
-    """`question` with the formal terms for its everyday words appended (unchanged when it has none)."""
+    """`question` with the formal terms for its everyday words appended (unchanged when it has none); words
+    that only address the reader (老百姓: "ordinary people") are left out, as they would match 百姓 anywhere."""
     extra: list[str] = []
     if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
         extra += [formal for word, formal in COLLOQUIAL_ZH.items() if word in question and formal not in question]
+        for word in (w for w, formal in COLLOQUIAL_ZH.items() if not formal):
+            question = question.replace(word, "")
     if language == "en":
         extra += [formal for pattern, formal in _EN_PATTERNS if pattern.search(question)]
-    extra = [e for e in dict.fromkeys(extra) if e.lower() not in question.lower()]
+    extra = [e for e in dict.fromkeys(extra) if e and e.lower() not in question.lower()]
     return f"{question} {' '.join(extra)}" if extra else question
 
 

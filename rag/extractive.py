@@ -64,8 +64,10 @@ class Calibration:
     quantity_min_coverage: float = 0.3
     evidence_units: int = 3
     # A question naming a place the document mentions (横琴, Qianhai) is answered from the best of the first
-    # `name_units` retrieved units that mentions it.
+    # `name_units` retrieved units that mentions it — a place few units mention (at most name_max_share of them:
+    # 深圳 4 of 45, 横琴 2), not one most of them do (广东 11, 大湾区 9), which says little about where to look.
     name_units: int = 5
+    name_max_share: float = 0.15
     # Sentence selection: quote the top unit's sentences scoring >= keep × its best sentence (at most
     # max_sentences); quote another of the first `other_units` retrieved units only if its fused score is
     # >= other_unit_score × the top unit's and its best sentence scores >= other_sentence × the top unit's best.
@@ -304,8 +306,8 @@ def quotable_sentences(unit: Unit, language: str) -> list[str]:
             and not _is_title(s, unit)]
 
 
-def _known_names(content: str, language: str, retriever: HybridRetriever) -> list[str]:
-    """Places the question names that some, but not most, stored units mention (横琴, Qianhai; not 广东)."""
+def _known_names(content: str, language: str, retriever: HybridRetriever, cal: Calibration) -> list[str]:
+    """Places the question names that some, but few, stored units mention (横琴, Qianhai; not 广东)."""
     if language == "zh":
         names = [w for w, flag in jieba.posseg.lcut(content) if flag in ("ns", "nt") and len(w) >= 2]
         names += [p for p in PLACES if p in content and p not in names]
@@ -316,7 +318,7 @@ def _known_names(content: str, language: str, retriever: HybridRetriever) -> lis
     out = []
     for name in dict.fromkeys(names):
         holders = sum(1 for u in units if name.lower() in _text(u, language).lower())
-        if 0 < holders <= len(units) // 3:
+        if 0 < holders <= cal.name_max_share * len(units):
             out.append(name)
     return out
 
@@ -325,7 +327,7 @@ def answer_order(results: list[SearchResult], content: str, language: str, retri
                  cal: Calibration, prefer: Sequence[str] = ()) -> list[SearchResult]:
     """`results` with the best unit that mentions every place the question names moved to the front; among such
     units one of `prefer` (the units the previous answer cited, when a follow-up continues its topic) first."""
-    names = _known_names(content, language, retriever)
+    names = _known_names(content, language, retriever, cal)
     if (not names and not prefer) or results[0].match == "lookup":
         return results
     fitting = [r for r in results[:cal.name_units] if _mentions_all(r.unit, names, language)]
@@ -343,8 +345,8 @@ def _mentions_all(unit: Unit, names: list[str], language: str) -> bool:
 
 # Words that say what kind of answer is wanted ("what is the solution", "X难" = "X is hard"), not what about;
 # the retriever's stop words hold most of them (措施, 打算); these are the ones everyday questions add.
-_FRAME_WORDS = frozenset({"难", "问题", "怎么办", "办法", "解决", "说法", "有没有", "会不会", "有啥",
-                          "measur", "help", "anyth", "someth", "way"})
+_FRAME_WORDS = frozenset({"难", "问题", "怎么办", "办法", "解决", "说法", "有没有", "会不会", "有啥", "还", "还有",
+                          "另外", "measur", "help", "anyth", "someth", "way", "els"})
 
 
 def _without_fragments(question: str, language: str, retriever: HybridRetriever) -> str:
@@ -462,7 +464,7 @@ def _select(results: list[SearchResult], content: str, language: str, retriever:
         return []
     best = quotes[0].score
     chosen = [q for q in quotes if q.score > 0 and q.score >= cal.keep * best][:cal.max_sentences] or quotes[:1]
-    names = _known_names(content, language, retriever)
+    names = _known_names(content, language, retriever, cal)
     for rank, r in enumerate(results[1:cal.other_units], start=1):
         if r.score < cal.other_unit_score * results[0].score or not _mentions_all(r.unit, names, language):
             continue
@@ -484,8 +486,9 @@ def _lookup_quotes(outcome: SearchOutcome, retriever: HybridRetriever, language:
                    cal: Calibration) -> list[_Quote]:
     """第八条讲了什么 → the unit's opening sentences; 第八条还提到了哪些传统产业 → its matching sentences."""
     chosen: list[_Quote] = []
+    topic = _without_fragments(content, language, retriever)  # "还提到了哪些…": what, not how it is asked
     for rank, r in enumerate(outcome.results[:cal.lookup_units]):
-        matched = _best_sentences(r.unit, rank, content, language, retriever, cal)
+        matched = _best_sentences(r.unit, rank, topic, language, retriever, cal)
         if matched and matched[0].score >= cal.lookup_match:
             best = matched[0].score
             chosen += [q for q in matched if q.score >= cal.keep * best][:cal.max_sentences]
