@@ -539,7 +539,8 @@ def _render(chosen: list[_Quote], language: str, answer_language: str) -> tuple[
         unit = quotes[0].unit
         sentences = [_in_language(q, language, answer_language) for q in quotes]
         parts.append(_group_text(unit, sentences, answer_language))
-        citations.append(Citation(unit.unit_id, unit.doc_id, unit.label(answer_language), unit.title, sentences[0]))
+        citations += [Citation(unit.unit_id, unit.doc_id, unit.label(answer_language), unit.title, sentence)
+                      for sentence in sentences]  # one per quoted sentence: the UI highlights each
     return "\n".join(parts), citations
 
 

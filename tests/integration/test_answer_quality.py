@@ -340,11 +340,14 @@ def test_answers_group_quotes_by_article_under_a_titled_lead_in(settings) -> Non
     assert "Art. 5 (Promote the quality improvement and upgrading of consumption) states: " in en.text
     for answer in (zh, en, ask("第八条讲了什么？", [], settings), ask("What does the plan say about Nansha?", [], settings)):
         lines = answer.text.splitlines()[1:]
-        assert len(lines) == len({c.unit_id for c in answer.citations})  # one paragraph per cited unit
-        for line, citation in zip(lines, answer.citations, strict=True):
+        cited = list({c.unit_id: c for c in reversed(answer.citations)}.values())[::-1]  # first per unit, in order
+        assert len(lines) == len(cited)  # one paragraph per cited unit
+        for line, citation in zip(lines, cited, strict=True):
             unit = units[citation.unit_id]
             assert line.startswith(unit.label(answer.language))
             text = unit.text_en if answer.language == "en" else unit.text
             body = line.split("：" if answer.language == "zh" else "states: ", 1)[1]
             for quote in body.replace(f" [{citation.label}].", "\n").replace(f"[{citation.label}]。", "\n").split("\n"):
                 assert not quote.strip() or quote.strip() in text, quote  # verbatim
+        assert all(c.quote in (units[c.unit_id].text_en if answer.language == "en" else units[c.unit_id].text)
+                   for c in answer.citations)  # one citation per quoted sentence, each quote verbatim
