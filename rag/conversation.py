@@ -155,7 +155,7 @@ def swap_topic(topic: str, previous: str) -> str | None:
 def _cited_unit_label(history: list[Message], language: str) -> str:
     """'第八条' / 'Article 8' for the unit the conversation was last about: the first one the last answer cited,
     else the last one a user named ('' if none)."""
-    for m in reversed(history):
+    for m in reversed(history[-MAX_TURNS:]):
         refs = [r for r in find_references(m["content"]) if r.kind in ("article", "section")]
         if refs:
             r = refs[0]
@@ -165,12 +165,38 @@ def _cited_unit_label(history: list[Message], language: str) -> str:
     return ""
 
 
+MAX_TURNS = 12  # messages looked back at: a follow-up refers to the last few turns, not to the whole chat
+
+
 def _previous_question(history: list[Message]) -> str:
-    """The last user question of `history`, itself made standalone against the turns before it."""
-    for i in range(len(history) - 1, -1, -1):
-        if history[i]["role"] == "user":
-            return condense_question(history[i]["content"], history[:i])
-    return ""
+    """The last user question of `history`, made standalone turn by turn from the start (so 横琴 → 前海 → 南沙
+    chains), in one pass over the last MAX_TURNS messages."""
+    recent = history[-MAX_TURNS:]
+    previous = ""
+    for i, m in enumerate(recent):
+        if m["role"] == "user":
+            previous = _standalone(m["content"], recent[:i], previous)
+    return previous
+
+
+def _continues(question: str, history: list[Message], previous: str) -> bool:
+    if not history or find_references(question):
+        return False
+    if points_back(question):
+        return True
+    topic = elliptical_topic(question)
+    return topic is not None and swap_topic(topic, previous) is not None
+
+
+def _standalone(question: str, history: list[Message], previous: str, language: str | None = None) -> str:
+    """`question` made standalone, given the conversation before it and its previous standalone question."""
+    if not _continues(question, history, previous):
+        return question
+    language = language or _language(question)
+    if points_back(question):
+        label = _cited_unit_label(history, language)
+        return f"{label} {question}" if label else f"{question} {previous}".strip()
+    return swap_topic(elliptical_topic(question) or "", previous) or question
 
 
 def without_pointers(question: str) -> str:
@@ -193,24 +219,12 @@ def continues_topic(question: str, history: list[Message]) -> bool:
 
 def needs_condensing(question: str, history: list[Message]) -> bool:
     """Whether `question` continues the conversation (see the module docstring); False means a new question."""
-    if not history or find_references(question):
-        return False
-    if points_back(question):
-        return True
-    topic = elliptical_topic(question)
-    return topic is not None and swap_topic(topic, _previous_question(history)) is not None
+    return _continues(question, history, _previous_question(history))
 
 
 def condense_question(question: str, history: list[Message], language: str | None = None) -> str:
     """The standalone question (see the module docstring); the question itself when it is a new one."""
-    if not needs_condensing(question, history):
-        return question
-    language = language or _language(question)
-    if points_back(question):
-        label = _cited_unit_label(history, language)
-        return f"{label} {question}" if label else f"{question} {_previous_question(history)}".strip()
-    topic = elliptical_topic(question) or ""
-    return swap_topic(topic, _previous_question(history)) or question
+    return _standalone(question, history, _previous_question(history), language)
 
 
 def rule_condense(question: str, history: list[Message], language: str) -> str:

@@ -134,3 +134,13 @@ def test_everyday_words_bring_the_documents_terms(question: str, language: str, 
 def test_questions_in_formal_wording_are_left_alone() -> None:
     for question, language in [("新能源汽车消费有什么支持？", "zh"), ("What does Article 8 say?", "en")]:
         assert expand_colloquial(question, language) == question
+
+
+def test_a_long_chain_of_follow_ups_is_condensed_in_one_pass() -> None:
+    """Each turn is made standalone once (the window is the last MAX_TURNS messages), not re-derived per turn."""
+    history = chat("横琴有什么安排？", "…[第三条]。")
+    for place in ["前海", "南沙", "前海", "横琴"] * 25:
+        history += chat(f"那{place}呢？", "…[第三条]。")
+    assert condense_question("那南沙呢？", history) in ("南沙有什么安排？", "那南沙呢？")
+    short = chat("横琴有什么安排？", "…[第三条]。", "前海呢？", "…[第三条]。")
+    assert condense_question("那南沙呢？", short) == "南沙有什么安排？"
