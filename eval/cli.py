@@ -1,8 +1,11 @@
 """`policyqa eval`: retrieval evaluation, the answer eval with a written report and quality gates, run comparison.
 
     policyqa eval --retrieval [--set FILE] [--check]     hit@1/hit@3/MRR per language, hybrid vs dense vs BM25
-    policyqa eval [--backend B] [--set FILE] [--out DIR] [--judge openai] [--check]
+    policyqa eval [--backend B] [--set FILE] [--split tune|test] [--out DIR] [--judge openai] [--check]
     policyqa eval --compare RUN_A RUN_B [--out DIR]      run names under the reports dir, or paths
+
+The answer eval runs both splits of the set and prints `tune` and `test` side by side; the gates score only the
+`test` cases (every case, for a set without splits).
 
 Exit status: 0, or 1 with --check when a gate fails (hybrid retrieval targets / eval/thresholds.toml
 ``[gate.<backend>]``, plus any case that raised an error). Other errors follow `policyqa`'s usual codes.
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import check_thresholds, full_summary, load_thresholds, score_row
-from eval.report import compare_runs, md_table, write_report
+from eval.report import compare_runs, md_table, split_table, write_report
 from eval.retrieval_eval import DEFAULT_RETRIEVAL_SET, evaluate_retrieval, format_table
 from eval.runner import DEFAULT_CASES, EVAL_DIR, run_eval
 from rag import InputError, Settings, resolve_backend
@@ -95,9 +98,11 @@ def _cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     backend = resolve_backend(settings)
     cases = args.eval_set or DEFAULT_CASES
-    rows, meta = run_eval(settings, cases, backend, judge=args.judge, progress=sys.stderr.isatty())
+    rows, meta = run_eval(settings, cases, backend, judge=args.judge, progress=sys.stderr.isatty(),
+                          split=getattr(args, "split", None))
     scored = [score_row(r) for r in rows]
-    summary = full_summary(_tagged(rows, scored))
+    gated = [i for i, r in enumerate(rows) if r.get("split") == "test"] or range(len(rows))
+    summary = full_summary(_tagged([rows[i] for i in gated], [scored[i] for i in gated]))
 
     gates = load_thresholds(THRESHOLDS, backend)
     failures: list[str] = check_thresholds(summary, gates) if gates else []
@@ -117,6 +122,12 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Evaluation {run_dir.name}: {len(rows)} cases, backend {backend}"
           f"{', judge ' + args.judge if args.judge != 'none' else ''}, {meta['duration_s']} s")
     print()
+    splits = split_table(rows, scored)
+    if splits:
+        print("tune vs test (constants chosen on tune; gates score test):")
+        print(splits)
+        print()
+    print(f"{'test split' if len(gated) < len(rows) else 'all cases'}:")
     print(summary_table(summary))
     print()
     print(f"report: {paths['report.md']}")

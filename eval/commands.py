@@ -20,6 +20,7 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
                                    "Otherwise run the answer eval set and write a report.")
     p.add_argument("--retrieval", action="store_true", help="retrieval-only evaluation (eval/retrieval.jsonl)")
     p.add_argument("--set", dest="eval_set", type=Path, help="eval set JSONL (default: the bundled one)")
+    p.add_argument("--split", choices=["tune", "test"], help="answer eval: only this split (default: both)")
     p.add_argument("--judge", choices=["none", "openai"], default="none", help="LLM judge for faithfulness")
     p.add_argument("--out", type=Path, help="reports directory (default eval/reports)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two report runs")

@@ -38,6 +38,7 @@ METRICS: tuple[str, ...] = (
     "citations_in_context",
     "key_point_coverage",
     "refusal_correct",
+    "false_refusal",
     "language_match",
     "faithfulness",
     "latency_ms",
@@ -55,7 +56,7 @@ METRIC_ALIASES: dict[str, str] = {
 }
 
 #: Summary keys where a *lower* value is better (gates on them are maxima, not minima).
-LOWER_IS_BETTER: frozenset[str] = frozenset({"latency_ms", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER: frozenset[str] = frozenset({"latency_ms", "latency_p50_ms", "latency_p95_ms", "false_refusal"})
 
 #: Canonical order of question types in tables and plots; unknown types follow alphabetically.
 TYPE_ORDER: tuple[str, ...] = (
@@ -64,6 +65,9 @@ TYPE_ORDER: tuple[str, ...] = (
     "multi",
     "lookup",
     "multi_turn",
+    "colloquial",
+    "language_switch",
+    "answer_language",
     "unanswerable",
     "nonexistent",
     "injection",
@@ -480,7 +484,9 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
       citation metrics (citation_precision/recall, citations_in_context) are computed only for answerable cases
       with gold units; ``None`` otherwise.
     * key_point_coverage whenever the case has key points.
-    * refusal_correct and language_match for every case (1.0 / 0.0).
+    * refusal_correct and language_match for every case (1.0 / 0.0); the expected language is the case's
+      ``requested_language`` (an answer language the user fixed) if set, else its ``language``.
+    * false_refusal for answerable cases: 1.0 when the answer was a refusal (lower is better).
     * faithfulness for answers that were not refusals; the answer is judged in ``answer_language``.
     """
     answerable = bool(row.get("answerable", True))
@@ -489,7 +495,7 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
     citations = list(row.get("citations") or [])
     answer = str(row.get("answer") or "")
     refused = bool(row.get("refused", False))
-    expected_lang = str(row.get("language") or "")
+    expected_lang = str(row.get("requested_language") or row.get("language") or "")
     answer_lang = row.get("answer_language") or (detect_language(answer) if answer else None)
     key_points = list(row.get("key_points") or [])
     graded = answerable and bool(gold)
@@ -510,6 +516,7 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
         "citations_in_context": when(graded, citations_in_context(citations, retrieved)),
         "key_point_coverage": key_point_coverage(answer, key_points, expected_lang or str(answer_lang or "zh")),
         "refusal_correct": float(refusal_correct(refused, answerable)),
+        "false_refusal": float(refused) if answerable else None,
         "language_match": float(language_match(answer_lang, expected_lang)),
         "faithfulness": when(
             not refused and bool(answer.strip()),

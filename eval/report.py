@@ -313,6 +313,40 @@ def _worst_section(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[s
     return out
 
 
+#: Columns of the tune-vs-test table (README shows it; the gap is test − tune).
+SPLIT_TABLE_METRICS: tuple[str, ...] = (
+    "hit@1",
+    "refusal_correct",
+    "language_match",
+    "citation_precision",
+    "false_refusal",
+    "key_point_coverage",
+)
+
+
+def split_table(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> str | None:
+    """Markdown table of the metrics on the `tune` and `test` splits side by side, with the gap (test − tune);
+    ``None`` when the rows do not come from both splits."""
+    by_split: dict[str, list[Mapping[str, Any]]] = {}
+    for row, s in zip(rows, scored, strict=True):
+        by_split.setdefault(str(row.get("split") or ""), []).append(s)
+    if not by_split.get("tune") or not by_split.get("test"):
+        return None
+    tune, test = summarize(by_split["tune"])["all"], summarize(by_split["test"])["all"]
+    table = [["n", tune["n"], test["n"], "—"]]
+    table += [[m, _fmt(tune.get(m), m), _fmt(test.get(m), m), _fmt_delta(tune.get(m), test.get(m), m)]
+              for m in SPLIT_TABLE_METRICS]
+    return md_table(["metric", "tune", "test", "gap (test − tune)"], table)
+
+
+def _split_section(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> list[str]:
+    table = split_table(rows, scored)
+    if table is None:
+        return []
+    return ["## Tune vs test", "", "Constants are chosen on `tune`; `test` is held out and gated. "
+            "false_refusal is the share of answerable cases refused (lower is better).", "", table, ""]
+
+
 def _threshold_section(failures: list[str] | None, backend: str) -> list[str]:
     if failures is None:
         return []
@@ -357,6 +391,7 @@ def render_report(
             lines.append(f"- **{key}:** {_cell(_fmt_meta(value))}")
     lines.append("")
     lines += _threshold_section(failures, backend)
+    lines += _split_section(rows, scored)
     lines += _summary_section(summary)
     lines += _type_section(summary["by_type"])
     lines += ["![scores by type](scores_by_type.png)", "", "![scores by language](scores_by_language.png)", "",
@@ -400,7 +435,8 @@ def write_report(
 
     tagged = _tagged(rows, scored)
     summary = full_summary(tagged)
-    failures = _threshold_failures(meta, summary)
+    gated = [t for r, t in zip(rows, tagged, strict=True) if r.get("split") == "test"] or tagged
+    failures = _threshold_failures(meta, full_summary(gated))
 
     paths = {
         name: run_dir / name

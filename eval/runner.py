@@ -1,7 +1,9 @@
 """Run the answer eval set through the public `rag` API and build one result row per case.
 
-A case (``eval/cases.jsonl``) is ``{id, type, language, question, history, gold_units, answerable, key_points,
-reference_answer}``. Multi-turn history is replayed as a real conversation: each earlier user question is
+A case (``eval/cases.jsonl``) is ``{id, split, type, language, question, history, gold_units, answerable,
+key_points, reference_answer}`` plus an optional ``answer_language``: the answer language the user fixed ("zh" /
+"en"; by default each turn is answered in its question's ``language``). ``split`` is ``tune`` (every calibration
+constant is chosen on it) or ``test`` (held out; the CI gate scores it). Multi-turn history is replayed as a real conversation: each earlier user question is
 answered by the same backend and both messages are appended before the next turn, so the case's question sees
 exactly what a chat user would have seen. Only the final answer call is timed (``latency_ms``).
 
@@ -66,6 +68,9 @@ def load_cases(path: str | Path) -> list[dict[str, Any]]:
         case.setdefault("answerable", True)
         case.setdefault("key_points", [])
         case.setdefault("reference_answer", "")
+        case.setdefault("split", "")
+        if case.get("answer_language") not in (None, "", "zh", "en"):
+            raise InputError(f"{path}:{n}: answer_language must be zh or en", f"{path} 第 {n} 行：answer_language 只能是 zh 或 en")
         cases.append(case)
     return cases
 
@@ -205,8 +210,10 @@ class OpenAIJudge:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _history_messages(history: Sequence[Any], settings: Settings, backend: str) -> list[dict[str, str]]:
-    """Replay earlier turns: every user question is answered for real; given assistant messages are kept."""
+def _history_messages(history: Sequence[Any], settings: Settings, backend: str,
+                      language: str = "auto") -> list[dict[str, str]]:
+    """Replay earlier turns: every user question is answered for real (in `language` if the user fixed one, else
+    in its own); given assistant messages are kept."""
     msgs: list[dict[str, str]] = []
     for turn in history:
         if isinstance(turn, Mapping) and turn.get("role") == "assistant":
@@ -215,7 +222,7 @@ def _history_messages(history: Sequence[Any], settings: Settings, backend: str) 
         question = str(turn.get("content") or "") if isinstance(turn, Mapping) else str(turn)
         if not question.strip():
             continue
-        reply = answer(question, history=list(msgs), settings=settings, backend=backend)
+        reply = answer(question, history=list(msgs), settings=settings, backend=backend, language=language)
         msgs += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
     return msgs
 
@@ -223,6 +230,8 @@ def _history_messages(history: Sequence[Any], settings: Settings, backend: str) 
 def _base_row(case: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": str(case["id"]),
+        "split": str(case.get("split") or ""),
+        "requested_language": case.get("answer_language") or None,
         "type": case.get("type", "unknown"),
         "language": case.get("language", ""),
         "question": case["question"],
@@ -237,13 +246,14 @@ def _base_row(case: Mapping[str, Any]) -> dict[str, Any]:
 def run_case(case: Mapping[str, Any], settings: Settings, backend: str, texts: _UnitTexts) -> dict[str, Any]:
     """One result row (see the module docstring)."""
     row = _base_row(case)
+    language = row["requested_language"] or "auto"
     try:
-        msgs = _history_messages(row["history"], settings, backend)
+        msgs = _history_messages(row["history"], settings, backend, language)
         start = time.perf_counter()
-        ans = answer(str(case["question"]), history=msgs, settings=settings, backend=backend)
+        ans = answer(str(case["question"]), history=msgs, settings=settings, backend=backend, language=language)
         latency = (time.perf_counter() - start) * 1000
     except PolicyQAError as exc:
-        lang = row["language"] if row["language"] in ("zh", "en") else "en"
+        lang = row["requested_language"] or (row["language"] if row["language"] in ("zh", "en") else "en")
         return {**row, "retrieved": [], "contexts": [], "answer": "", "answer_language": None, "citations": [],
                 "cited_texts": {}, "refused": True, "backend": backend, "fallback": False, "latency_ms": None,
                 "error": f"{type(exc).__name__}: {exc.message(lang)}"}
@@ -303,8 +313,9 @@ def _git_commit() -> str | None:
 
 
 def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: str = "none",
-             progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Answer every case of `cases_path` with `backend` ("extractive" or "openai"); return (rows, meta).
+             progress: bool = True, split: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Answer every case of `cases_path` (only those of `split` if given) with `backend` ("extractive" or
+    "openai"); return (rows, meta).
 
     `judge` is "none" or "openai" (LLM faithfulness, see :class:`OpenAIJudge`). A tqdm bar goes to stderr unless
     `progress` is False. `meta` holds the run name (``YYYYMMDD-HHMM-<backend>``), backend, settings summary,
@@ -312,7 +323,7 @@ def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: st
     """
     if judge not in ("none", "openai"):
         raise InputError(f"unknown judge {judge!r}: choose none or openai", f"未知的评审 {judge!r}：可选 none 或 openai")
-    cases = load_cases(cases_path)
+    cases = [c for c in load_cases(cases_path) if not split or c["split"] == split]
     settings = settings.with_overrides(backend=backend)
     judge_fn = OpenAIJudge(settings) if judge == "openai" else None
     started = datetime.now(UTC)
@@ -344,7 +355,9 @@ def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: st
         "n_cases": len(rows),
         "n_errors": sum(1 for r in rows if r.get("error")),
         "n_fallback": sum(1 for r in rows if r.get("fallback")),
-        "counts": {"by_type": dict(Counter(str(r["type"]) for r in rows)),
+        "split": split or "all",
+        "counts": {"by_split": dict(Counter(str(r["split"]) for r in rows)),
+                   "by_type": dict(Counter(str(r["type"]) for r in rows)),
                    "by_language": dict(Counter(str(r["language"]) for r in rows))},
         "settings": settings_summary(settings, backend),
     }

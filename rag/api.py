@@ -9,6 +9,7 @@ from typing import Any
 
 from rag.answer_types import Answer, AnswerEvent, Final
 from rag.chain import AnswerChain, run_chain
+from rag.colloquial import expand_colloquial
 from rag.config import Settings, load_settings
 from rag.document import PolicyDocument, parse_policy_document
 from rag.errors import StoreError
@@ -78,7 +79,7 @@ def search(question: str, *, settings: Settings | None = None, k: int | None = N
     q = prepare_question(question, max_chars=settings.max_question_chars, language=language)
     retriever = get_retriever(settings)
     try:
-        return retriever.search(q.text, q.language, k or settings.top_k, mode)
+        return retriever.search(expand_colloquial(q.text, q.language), q.language, k or settings.top_k, mode)
     except (StoreEmpty, StoreUnavailable) as exc:
         raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
 
@@ -88,7 +89,9 @@ def stream_answer(question: str, *, history: Sequence[Any] | None = None, settin
     """Answer a question (with the conversation so far), yielding checked text deltas and then the Answer.
 
     `history` is the conversation before this question: Gradio-style messages, (user, assistant) pairs, or
-    plain previous questions. Input errors raise InputError before anything is yielded.
+    plain previous questions. `language` ("zh" / "en") fixes the answer language; "auto" answers in the
+    question's. Retrieval always uses the question's language. Input errors raise InputError before anything
+    is yielded.
     """
     settings = settings or load_settings()
     if backend:

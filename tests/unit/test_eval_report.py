@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from eval.metrics import score_row
-from eval.report import _width, compare_runs, load_run, md_table, write_report
+from eval.report import _width, compare_runs, load_run, md_table, split_table, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RAGAS_FIELDS = {
@@ -179,3 +179,22 @@ def test_md_table_escapes_and_aligns():
     assert "甲\\|乙<br>丙" in lines[2]
     # padded by display width: Chinese characters count double, so all lines have the same width
     assert len({_width(line) for line in lines}) == 1
+
+
+def test_split_table_puts_tune_and_test_side_by_side_with_the_gap(tmp_path):
+    rows = _rows()
+    for row, split in zip(rows, ("tune", "test", "tune", "test"), strict=True):
+        row["split"] = split
+    scored = [score_row(r) for r in rows]
+    table = split_table(rows, scored)
+    lines = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in table.splitlines()[2:]}
+    assert [c.strip() for c in table.splitlines()[0].split("|")[1:-1]] == ["metric", "tune", "test",
+                                                                           "gap (test − tune)"]
+    assert lines["n"][:2] == ["2", "2"]
+    assert lines["hit@1"] == ["1.000", "0.000", "-1.000"]  # tune: zh-fact-001, en-fact-001 hit; test: zh-fact-002
+    assert lines["false_refusal"] == ["0.000", "0.000", "+0.000"]
+    assert split_table(rows[:1] + rows[2:3], scored[:1] + scored[2:3]) is None  # one split only: no table
+    _write(tmp_path / "run", rows, thresholds={"hit_at_1": 0.9})
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "## Tune vs test" in report
+    assert "hit_at_1 0.0 < 0.9" in report  # the gate scores only the test split (hit@1 0.0 there, 1.0 on tune)
