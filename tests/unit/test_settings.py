@@ -70,3 +70,12 @@ def test_every_field_has_a_variable_and_help() -> None:
     rows = describe_settings()
     assert len(rows) == len(Settings.model_fields)
     assert all(env.isupper() and help_ for env, _default, help_ in rows)
+
+
+def test_readme_and_env_example_list_every_variable() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    for env, _default, _help in describe_settings():
+        assert f"`{env}`" in readme, f"README's configuration table misses {env}"
+        assert f"# {env}=" in example, f".env.example misses {env}"
