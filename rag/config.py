@@ -59,9 +59,16 @@ class Settings:
     )
     openai_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_MODEL", "help": "Chat model name."})
     temperature: float = field(default=0.0, metadata={"env": "POLICYQA_TEMPERATURE", "help": "LLM sampling temperature."})
-    llm_timeout: float = field(default=60.0, metadata={"env": "POLICYQA_LLM_TIMEOUT", "help": "Seconds per LLM request."})
+    llm_timeout: float = field(
+        default=60.0,
+        metadata={"env": "POLICYQA_LLM_TIMEOUT",
+                  "help": "Deadline in seconds for one question with the LLM: condense + retrieve + generate, retries included."},
+    )
     llm_max_retries: int = field(
         default=2, metadata={"env": "POLICYQA_LLM_RETRIES", "help": "Retries (with backoff) on 429/5xx/timeouts."}
+    )
+    llm_max_tokens: int = field(
+        default=1024, metadata={"env": "POLICYQA_LLM_MAX_TOKENS", "help": "Most tokens the LLM may write per answer."}
     )
     context_tokens: int = field(
         default=3000, metadata={"env": "POLICYQA_CONTEXT_TOKENS", "help": "Token budget of the retrieved context."}

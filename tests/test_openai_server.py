@@ -1,6 +1,6 @@
 """The local OpenAI-compatible server, exercised through the real ``openai`` and ``langchain_openai`` clients.
 
-The server lives in ``eval/openai_stub.py`` so that ``policyqa bench`` can use it too.
+The server lives in ``tests/openai_stub.py`` so that ``policyqa bench`` can use it too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import SecretStr
 
-from eval.openai_stub import (
+from openai_stub import (
     EMBEDDING_DIM,
     MODEL_NAME,
     Dynamic,

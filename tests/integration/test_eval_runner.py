@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from eval.metrics import check_thresholds, full_summary, load_thresholds, score_row
-from eval.openai_stub import FakeOpenAI, Garbage, Reply
+from openai_stub import FakeOpenAI, Garbage, Reply
 from eval.runner import DEFAULT_CASES, parse_judge_reply, run_eval
 from rag import ingest, load_settings
 from rag.cli import main
