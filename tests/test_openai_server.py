@@ -17,8 +17,6 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import SecretStr
-
 from openai_stub import (
     EMBEDDING_DIM,
     MODEL_NAME,
@@ -30,6 +28,7 @@ from openai_stub import (
     fake_embedding,
     serve,
 )
+from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 

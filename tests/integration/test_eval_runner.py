@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openai_stub import FakeOpenAI, Garbage, Reply
 
 from eval.metrics import check_thresholds, full_summary, load_thresholds, score_row
-from openai_stub import FakeOpenAI, Garbage, Reply
 from eval.runner import DEFAULT_CASES, parse_judge_reply, run_eval
 from rag import ingest, load_settings
 from rag.cli import main

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from openai_stub import Dynamic, FakeOpenAI, Garbage, Reply, Status
+
 from rag import Final, TextDelta, answer, load_settings, stream_answer
 
 pytestmark = pytest.mark.integration
