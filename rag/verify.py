@@ -181,12 +181,10 @@ class SentenceVerifier:
         cited, bad = self._citations(body)
         content = content_of(body)
         terms = self.term_set(content)
-        if not terms:
-            if content.strip(" \t*_`'\"“”‘’:：,，.。;；!！?？-"):  # words, but only stop words: a connective
-                return Verdict("exempt", body)
-            return Verdict("removed", "", reason="a citation marker with no content")
-        if all(t[1] in _CONNECTIVE for t in terms):
-            return Verdict("exempt", _strip_markers(body))
+        if not terms or all(t[1] in _CONNECTIVE for t in terms):
+            if cited or bad or not content.strip(" \t*_`'\"“”‘’:：,，.。;；!！?？-"):
+                return Verdict("removed", "", reason="a citation marker with no content")
+            return Verdict("exempt", body)  # a connective: only stop words and connecting words
         named = [self.by_id[r.unit_id] for r in find_references(content_with_prose(body), in_answer=True)
                  if r.unit_id in self.by_id]
         prose_missing = [r.raw for r in find_references(content_with_prose(body), in_answer=True)
