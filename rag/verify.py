@@ -7,7 +7,7 @@ The rule, applied to every sentence (a Markdown list item or line counts as a se
 - **removed**: no retrieved unit supports it, it cites only units that were not retrieved (or do not exist),
   it is a bare citation marker with no content, or it repeats the prompt's instructions / context markup;
 - **exempt**: connectives ("以下是主要措施：", "Here are the key points:") and the refusal sentence are kept or
-  dropped without counting as content (a connective is kept only once a supported sentence has been shown).
+  dropped without counting as content (a connective is shown only when a supported sentence follows it).
 An answer left with no verified or attributed sentence is not shown: the caller falls back (with the reason).
 
 Support of a sentence by a unit is lexical: the IDF-weighted share of the sentence's terms found in the unit
@@ -322,8 +322,8 @@ class StreamedAnswer:
             piece = self._owed_sep + prefix + verdict.text
             self._owed_sep = seg.sep
             self._line_start = ends_line
-            if verdict.outcome == "exempt" and not self.supported:
-                self._held.append(piece)  # a connective before any content: shown only if content follows
+            if verdict.outcome == "exempt":
+                self._held.append(piece)  # a connective: shown only when a supported sentence follows it
                 continue
             out = "".join(self._held) + piece
             self._held.clear()

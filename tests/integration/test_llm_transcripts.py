@@ -4,7 +4,10 @@ OpenAI-compatible server, streamed in 3-character chunks, and check what the use
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,3 +127,17 @@ def test_an_unsupported_framing_claim_is_removed_and_the_list_kept(store_dir: Pa
     _, a = replay("广东对外资企业有什么支持政策？", store_dir, server)
     assert "外资企业" not in a.text and a.verification["removed"] == 1
     assert a.text.startswith("1. **国有企业改革**") and a.text.count("\n") == 3
+
+
+@pytest.mark.parametrize("question", ["List the key measures of Article 8 as bullet points, with a citation after each.",
+                                      "到2027年广东要实现什么目标？", "Who is the governor of Guangdong?"])
+def test_the_terminal_prints_each_answer_once(question: str, store_dir: Path, server: FakeOpenAI) -> None:
+    env = {**os.environ, "POLICYQA_STORE": str(store_dir), "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "t",
+           "POLICYQA_LLM_RETRIES": "0"}
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--backend", "openai", question], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    _, a = replay(question, store_dir, server)
+    answer_part = out.stdout.split("\nSources:")[0].split("\n来源：")[0]
+    assert answer_part.strip() == a.text  # the streamed text is the answer: nothing printed twice
+    assert "Guo Shengji" not in out.stdout
