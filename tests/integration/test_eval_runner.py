@@ -222,6 +222,8 @@ def test_check_without_a_gate_table_fails(eval_store: Path, tmp_path: Path, serv
     assert run.name.endswith("-openai") and row["backend"] == "openai" and row["citations"] == ["A8"]
     meta = json.loads((run / "meta.json").read_text(encoding="utf-8"))
     assert meta["settings"]["base_url"] == server.base_url
+    assert meta["sentences"] == {"n": 1, "verified": 1.0, "attributed": 0.0, "removed": 0.0}
+    assert "LLM sentences (1):** verified 100%, attributed 0%, removed 0%" in (run / "report.md").read_text("utf-8")
 
 
 # -- CI quality gate -------------------------------------------------------------------------------------------

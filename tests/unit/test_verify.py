@@ -47,7 +47,7 @@ def test_citations_are_checked_against_the_cited_unit(doc) -> None:
 
 def test_uncited_sentences_are_attributed_or_removed(doc) -> None:
     v = verifier(doc, ["A5", "A8"], "en")
-    deltas, a = stream(v, "Develop the food industry. Every city gets free electric cars. In summary:")
+    _deltas, a = stream(v, "Develop the food industry. Every city gets free electric cars. In summary:")
     assert a.shown == "Develop the food industry [Art. 8]."  # a trailing connective is never shown alone
     assert a.counts() == {"verified": 0, "attributed": 1, "removed": 1}
     assert a.verdicts[0].units == (doc.unit("A8"),)
