@@ -161,7 +161,8 @@ class AnswerChain:
         system = render(f"system_{language}", context=context, no_answer=NO_ANSWER)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
         instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)
-        streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions))
+        streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
+                                                   embed=self.retriever.store.embed_query))
         reply = ChatReply()
         tokens = {"context": count_tokens(context), "prompt": count_tokens(system) + count_tokens(state["standalone"])}
         pieces = stream_chat(self.settings, messages, state["deadline"], reply)

@@ -14,7 +14,9 @@ Support of a sentence by a unit is lexical: the IDF-weighted share of the senten
 (Chinese runs tokenised with jieba, Latin runs stemmed, each checked against the unit's text in both
 languages, so a sentence that switches language mid-way is still checked). Terms the corpus never uses weigh
 1.5× the rarest term, so an invented name or number pulls a sentence below the threshold however many generic
-words it shares. Prose references (第八条讲了…, "Article 12 states") are not terms.
+words it shares. Prose references (第八条讲了…, "Article 12 states") are not terms. Only when the sentence is
+English and the unit has no English translation is support dense: the best cosine similarity (multilingual
+embeddings) between the sentence and the unit's sentences, rescaled so DENSE_THRESHOLD maps to SUPPORT_THRESHOLD.
 
 Calibration (tests/integration/test_verify_calibration.py, `python tests/integration/test_verify_calibration.py`
 prints the sweep): labelled sentences built from the corpus, not from the eval set — supported: every sentence
@@ -22,19 +24,25 @@ of every unit in both languages, and paraphrases of it (a leading or trailing ha
 "文件提出，…" / "The plan says that …"); unsupported: the same sentences checked against another unit, and
 sentences with invented names/numbers. SUPPORT_THRESHOLD is the value maximising balanced accuracy on them;
 it was then checked, without change, on the 22 real model transcripts (tests/integration/test_llm_transcripts.py).
+DENSE_THRESHOLD is calibrated the same way on English sentences checked against units stripped of their
+translation (supported: the unit's own translated sentences; unsupported: other units', invented claims).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from rag.document import Unit
 from rag.references import find_references
+from rag.text import split_sentences
 
 SUPPORT_THRESHOLD = 0.5
+DENSE_THRESHOLD = 0.45
 NO_ANSWER = "[NO_ANSWER]"
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -132,7 +140,8 @@ class SentenceVerifier:
     """Checks sentences against the context units (see the module docstring for the rule)."""
 
     def __init__(self, units: list[Unit], language: str, terms: TermSource, *, instructions: str = "",
-                 threshold: float = SUPPORT_THRESHOLD) -> None:
+                 threshold: float = SUPPORT_THRESHOLD,
+                 embed: Callable[[str], Sequence[float]] | None = None) -> None:
         self.units = list(units)
         self.by_id = {u.unit_id: u for u in self.units}
         self.language = language
@@ -141,6 +150,8 @@ class SentenceVerifier:
         self._instructions = _ngrams(instructions) if instructions else set()
         self._unit_terms = {u.unit_id: self.term_set(u.text + "\n" + u.text_en) for u in self.units}
         self._unseen: float | None = None
+        self._embed = embed
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     # -- support ---------------------------------------------------------------------------------
     def term_set(self, text: str) -> set[tuple[str, str]]:
@@ -163,11 +174,26 @@ class SentenceVerifier:
         terms = self.term_set(content_of(sentence))
         if not terms:
             return 0.0
+        english = sum(t[0] == "en" for t in terms) > len(terms) / 2
+        if english and not unit.text_en and self._embed is not None:
+            return self.dense_support(content_of(sentence), unit)
         present = self._unit_terms.get(unit.unit_id)
         if present is None:
             present = self.term_set(unit.text + "\n" + unit.text_en)
         total = sum(self._weight(t) for t in terms)
         return sum(self._weight(t) for t in terms if t in present) / total
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.asarray(self._embed(text) if self._embed else [], dtype=float)
+        return v / (np.linalg.norm(v) or 1.0)
+
+    def dense_support(self, sentence: str, unit: Unit) -> float:
+        """Best cosine between the sentence and the unit's sentences, rescaled so DENSE_THRESHOLD → threshold."""
+        if unit.unit_id not in self._sentence_vectors:
+            sentences = split_sentences(unit.text, "zh") or [unit.text]
+            self._sentence_vectors[unit.unit_id] = np.array([self._vector(x) for x in sentences])
+        cosine = float((self._sentence_vectors[unit.unit_id] @ self._vector(sentence)).max())
+        return max(0.0, min(1.0, cosine * self.threshold / DENSE_THRESHOLD))
 
     # -- one sentence ------------------------------------------------------------------------------
     def verify(self, body: str) -> Verdict:
