@@ -164,6 +164,7 @@ class AnswerChain:
         streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
                                                    embed=self.retriever.store.embed_query))
         reply = ChatReply()
+        # cl100k_base counts (comparable with the context budget); the completion as the server reports it.
         tokens = {"context": count_tokens(context), "prompt": count_tokens(system) + count_tokens(state["standalone"])}
         pieces = stream_chat(self.settings, messages, state["deadline"], reply)
         try:
@@ -186,9 +187,7 @@ class AnswerChain:
         for delta in streamed.finish(truncated=truncated):
             yield TextDelta(delta)
         raw = "".join(reply.text)
-        tokens["completion"] = reply.completion_tokens or count_tokens(raw)
-        if reply.prompt_tokens:
-            tokens["prompt"] = reply.prompt_tokens
+        tokens["completion"] = reply.completion_tokens or count_tokens(raw)  # the server's count when it gives one
         if not streamed.supported:
             if streamed.saw_no_answer:
                 answer = self._answer(state, text=refusal_text(language), backend="openai", refused=True)

@@ -111,6 +111,9 @@ def test_a_faithful_uncited_answer_is_attributed(store_dir: Path, server: FakeOp
     assert a.text.startswith("到2027年，全省高质量发展实现新进步") and a.text.endswith("[第一部分]。")
     assert a.verification == {"verified": 0, "attributed": 1, "removed": 0}
     assert [c.attributed for c in a.citations] == [True] and a.citations[0].quote
+    d = a.to_dict()
+    assert d["verification"] == a.verification and d["quotes"][0]["attributed"] is True
+    assert 0 < d["tokens"]["context"] < d["tokens"]["prompt"] and d["tokens"]["completion"] > 0
 
 
 def test_the_llm_condenser_rewrites_a_follow_up(store_dir: Path, server: FakeOpenAI) -> None:

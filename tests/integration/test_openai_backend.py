@@ -109,3 +109,12 @@ def test_follow_up_is_condensed_by_the_llm(store_dir: Path, server: FakeOpenAI) 
     a = answer("那广州呢？", history=history, settings=llm_settings(store_dir, server))
     assert a.standalone_question == "广州在文件中承担什么角色？"
     assert [c.unit_id for c in a.citations] == ["A4"]
+
+
+@pytest.mark.parametrize(("question", "needle"), [("What does Article -1 say?", "no Article -1"),
+                                                  ("第一万条讲了什么？", "没有第一万条")])
+def test_an_article_out_of_range_is_no_such_article(question: str, needle: str, store_dir: Path,
+                                                     server: FakeOpenAI) -> None:
+    a = answer(question, settings=llm_settings(store_dir, server))
+    assert a.refused and needle in a.text and a.retrieved == []
+    assert server.requests == []  # never answered from Art. 1 or sent to the LLM

@@ -30,6 +30,18 @@ def test_prompt_placeholders_match_what_the_code_supplies(doc) -> None:
         prompts.render("condense", history="")
 
 
+def test_context_is_in_the_answer_language_only(doc) -> None:
+    import dataclasses
+    import re
+
+    en, _ = format_context([doc.unit("A8"), doc.unit("S1")], "en", 3000)
+    zh, _ = format_context([doc.unit("A8"), doc.unit("S1")], "zh", 3000)
+    assert not re.search(r"[\u4e00-\u9fff]", en) and "[Art. 8]" in en and "Build modern industrial clusters" in en
+    assert doc.unit("A8").text in zh and "Build modern" not in zh
+    untranslated, _ = format_context([dataclasses.replace(doc.unit("A8"), text_en="")], "en", 3000)
+    assert doc.unit("A8").text in untranslated and "no English translation" in untranslated
+
+
 def test_context_respects_the_token_budget(doc) -> None:
     units = list(doc.units)
     context, used = format_context(units, "zh", 600)
