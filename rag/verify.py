@@ -340,8 +340,9 @@ class StreamedAnswer:
             prefix = self._carried_prefix or seg.prefix
             if not verdict.text:
                 self._carried_prefix = "" if ends_line else prefix
-                if ends_line and self._owed_sep:
-                    self._owed_sep = self._owed_sep.rstrip(" \t") + seg.sep[seg.sep.index("\n"):]
+                if ends_line and self._owed_sep:  # the line break stays; a removed line adds no blank line
+                    owed, breaks = self._owed_sep.rstrip(" \t"), seg.sep[seg.sep.index("\n"):]
+                    self._owed_sep = owed if owed.count("\n") >= breaks.count("\n") else breaks
                 self._line_start = ends_line or (self._line_start and not seg.body)
                 continue
             self._carried_prefix = ""

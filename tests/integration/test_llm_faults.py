@@ -3,7 +3,10 @@ with a fallback and its reason, and the request is closed so the server stops ge
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -133,3 +136,15 @@ def test_uncited_invention_beside_a_cited_sentence_is_removed(store_dir: Path, s
     deltas, a, _ = ask_bounded(store_dir, server)
     assert "free EVs" not in "".join(deltas) + a.text and a.text == GOOD.strip()
     assert a.verification == {"verified": 1, "attributed": 0, "removed": 1}
+
+
+def test_the_terminal_says_when_a_fallback_replaced_streamed_text(store_dir: Path, server: FakeOpenAI) -> None:
+    server.script(Stream(text=GOOD + "It also", finish=False))
+    env = {**os.environ, "POLICYQA_STORE": str(store_dir), "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "t",
+           "POLICYQA_LLM_RETRIES": "0", "POLICYQA_LLM_TIMEOUT": str(DEADLINE)}
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--backend", "openai", QUESTION], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    shown, note, fallback = out.stdout.partition("(the language model's reply was cut off")
+    assert shown.strip() == GOOD.strip() and note and "extractive answer:)" in fallback
+    assert "It also" not in out.stdout

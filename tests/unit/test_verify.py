@@ -85,3 +85,9 @@ def test_list_markers_and_english_prose_are_not_citations(doc) -> None:
     assert v.verify("Develop the food industry as part of Section 3.").outcome == "attributed"
     v = verifier(doc, ["A8"], "zh")
     assert v.verify("（一）大力发展食品工业。").outcome == "attributed"
+
+
+def test_a_removed_list_item_leaves_no_blank_line(doc) -> None:
+    v = verifier(doc, ["A8"], "en")
+    _, a = stream(v, "- Develop the food industry\n- Every city gets free electric cars.\n- Vigorously develop advanced manufacturing")
+    assert a.shown == "- Develop the food industry [Art. 8]\n- Vigorously develop advanced manufacturing [Art. 8]"
