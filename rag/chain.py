@@ -162,7 +162,8 @@ class AnswerChain:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
         instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)
         streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
-                                                   embed=self.retriever.store.embed_query))
+                                                   embed=self.retriever.store.embed_query,
+                                                   refusal=refusal_text(language)))
         reply = ChatReply()
         # cl100k_base counts (comparable with the context budget); the completion as the server reports it.
         tokens = {"context": count_tokens(context), "prompt": count_tokens(system) + count_tokens(state["standalone"])}

@@ -141,7 +141,7 @@ class SentenceVerifier:
 
     def __init__(self, units: list[Unit], language: str, terms: TermSource, *, instructions: str = "",
                  threshold: float = SUPPORT_THRESHOLD,
-                 embed: Callable[[str], Sequence[float]] | None = None) -> None:
+                 embed: Callable[[str], Sequence[float]] | None = None, refusal: str = "") -> None:
         self.units = list(units)
         self.by_id = {u.unit_id: u for u in self.units}
         self.language = language
@@ -151,6 +151,7 @@ class SentenceVerifier:
         self._unit_terms = {u.unit_id: self.term_set(u.text + "\n" + u.text_en) for u in self.units}
         self._unseen: float | None = None
         self._embed = embed
+        self._refusals = {_normal(x) for x in split_sentences(refusal, language)} if refusal else set()
         self._sentence_vectors: dict[str, np.ndarray] = {}
 
     # -- support ---------------------------------------------------------------------------------
@@ -207,9 +208,13 @@ class SentenceVerifier:
         cited, bad = self._citations(body)
         content = content_of(body)
         terms = self.term_set(content)
+        if _normal(body) in self._refusals:
+            return Verdict("exempt", "", reason="refusal")
         if not terms or all(t[1] in _CONNECTIVE for t in terms):
-            if cited or bad or not content.strip(" \t*_`'\"“”‘’:：,，.。;；!！?？-"):
+            if cited or bad:
                 return Verdict("removed", "", reason="a citation marker with no content")
+            if not re.search(r"\w", content):
+                return Verdict("exempt", "")  # punctuation or Markdown only (a rule, a code fence)
             return Verdict("exempt", body)  # a connective: only stop words and connecting words
         named = [self.by_id[r.unit_id] for r in find_references(content_with_prose(body), in_answer=True)
                  if r.unit_id in self.by_id]
@@ -267,6 +272,10 @@ class SentenceVerifier:
         head, tail = (body[: m.start()], m.group(0)) if m else (body, "")
         space = "" if self.language == "zh" or re.search(r"[\u4e00-\u9fff]$", head) else " "
         return f"{head.rstrip()}{space}{self._marker(unit)}{tail}"
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
 
 
 def _strip_markers(body: str) -> str:
@@ -332,9 +341,9 @@ class StreamedAnswer:
 
     def _release(self, segs: Iterable[Segment]) -> Iterator[str]:
         for seg in segs:
-            if NO_ANSWER in seg.body:
-                self.saw_no_answer = True
             verdict = self.verifier.verify(seg.body)
+            if NO_ANSWER in seg.body or verdict.reason == "refusal":
+                self.saw_no_answer = True
             self.verdicts.append(verdict)
             ends_line = "\n" in seg.sep
             prefix = self._carried_prefix or seg.prefix

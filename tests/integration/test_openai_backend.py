@@ -1,5 +1,5 @@
-"""The `openai` backend against a real local OpenAI-compatible HTTP server (tests/openai_server.py), driven
-through the real langchain-openai client: streaming, citation checking, failures and fallbacks, condensing."""
+"""The `openai` backend against a real local OpenAI-compatible HTTP server (tests/openai_stub.py), driven through
+the real openai client: streaming, verification, failures and fallbacks, condensing."""
 
 from __future__ import annotations
 

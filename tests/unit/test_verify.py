@@ -91,3 +91,9 @@ def test_a_removed_list_item_leaves_no_blank_line(doc) -> None:
     v = verifier(doc, ["A8"], "en")
     _, a = stream(v, "- Develop the food industry\n- Every city gets free electric cars.\n- Vigorously develop advanced manufacturing")
     assert a.shown == "- Develop the food industry [Art. 8]\n- Vigorously develop advanced manufacturing [Art. 8]"
+
+
+def test_the_refusal_sentence_is_exempt_and_markup_is_not_content(doc) -> None:
+    v = SentenceVerifier([doc.unit("A8")], "en", Terms(), refusal="The document does not cover this question.")
+    _, a = stream(v, "The document does not cover this question.\n```\n---")
+    assert a.saw_no_answer and not a.supported and a.shown == "" and a.counts()["removed"] == 0
