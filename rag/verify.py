@@ -48,6 +48,9 @@ NO_ANSWER = "[NO_ANSWER]"
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_RUN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BRACKET = re.compile(r"\s?[\[【]([^\]】\n]{1,40})[\]】]")
+# [8] / [8, 9]: numbered-context markers. The context is labelled by unit, not numbered, so these name nothing
+# for sure (not Art. 8): they are dropped and the sentence is verified as uncited.
+_NUMBERED = re.compile(r"^\s*\d+(?:\s*[,，、]\s*\d+)*\s*$")
 _MARKUP = re.compile(r"\*\*|__|`|^#+\s*")
 _PROMPT_MARKUP = re.compile(r"</?\s*(?:unit|context)\b|\bcite\s*=|NO_ANSWER", re.I)
 _LINE_PREFIX = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|\d{1,3}[.)](?!\d)[ \t]*|\d{1,3}、|"
@@ -259,7 +262,7 @@ class SentenceVerifier:
         def repl(m: re.Match[str]) -> str:
             refs = find_references(f"[{m.group(1)}]", in_answer=True)
             if not refs:
-                return m.group(0)  # a bracket that is not a citation
+                return "" if _NUMBERED.match(m.group(1)) else m.group(0)  # [8]: the context is not numbered
             units = [self.by_id[r.unit_id] for r in refs if r.unit_id in self.by_id]
             lead = m.group(0)[0] if m.group(0)[0].isspace() else ""
             return (lead if units else "") + "".join(self._marker(u) for u in units)
@@ -280,8 +283,9 @@ def _normal(text: str) -> str:
 
 def _strip_markers(body: str) -> str:
     """The sentence without its bracketed citation markers (other brackets stay)."""
-    return _BRACKET.sub(lambda m: "" if find_references(f"[{m.group(1)}]", in_answer=True) else m.group(0),
-                        body).strip()
+    def repl(m: re.Match[str]) -> str:
+        return "" if _NUMBERED.match(m.group(1)) or find_references(f"[{m.group(1)}]", in_answer=True) else m.group(0)
+    return _BRACKET.sub(repl, body).strip()
 
 
 def content_with_prose(body: str) -> str:

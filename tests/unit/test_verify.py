@@ -97,3 +97,9 @@ def test_the_refusal_sentence_is_exempt_and_markup_is_not_content(doc) -> None:
     v = SentenceVerifier([doc.unit("A8")], "en", Terms(), refusal="The document does not cover this question.")
     _, a = stream(v, "The document does not cover this question.\n```\n---")
     assert a.saw_no_answer and not a.supported and a.shown == "" and a.counts()["removed"] == 0
+
+
+def test_numbered_markers_are_dropped_and_the_sentence_verified_as_uncited(doc) -> None:
+    v = verifier(doc, ["A5", "A8"], "en")
+    assert v.verify("Develop the food industry [8].").text == "Develop the food industry [Art. 8]."
+    assert v.verify("Develop the food industry [8, 9] [Art. 8].").text == "Develop the food industry [Art. 8]."
