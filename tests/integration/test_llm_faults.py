@@ -148,3 +148,14 @@ def test_the_terminal_says_when_a_fallback_replaced_streamed_text(store_dir: Pat
     shown, note, fallback = out.stdout.partition("(the language model's reply was cut off")
     assert shown.strip() == GOOD.strip() and note and "extractive answer:)" in fallback
     assert "It also" not in out.stdout
+
+
+def test_a_consumer_that_stops_listening_closes_the_request(store_dir: Path, server: FakeOpenAI) -> None:
+    server.script(Stream(text=GOOD, forever="repeat", forever_interval=0.2))
+    settings = load_settings(env={}, store_dir=store_dir, backend="openai", openai_base_url=server.base_url,
+                             openai_api_key="test", llm_max_retries=0, llm_timeout=30.0)
+    events = stream_answer(QUESTION, settings=settings)
+    first = next(e for e in events if isinstance(e, TextDelta))  # e.g. a UI tab closed after the first sentence
+    assert first.text == GOOD.strip()
+    events.close()  # type: ignore[attr-defined]
+    wait_for_hangup(server)
