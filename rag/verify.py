@@ -219,20 +219,22 @@ class SentenceVerifier:
             if not re.search(r"\w", content):
                 return Verdict("exempt", "")  # punctuation or Markdown only (a rule, a code fence)
             return Verdict("exempt", body)  # a connective: only stop words and connecting words
-        named = [self.by_id[r.unit_id] for r in find_references(content_with_prose(body), in_answer=True)
-                 if r.unit_id in self.by_id]
-        prose_missing = [r.raw for r in find_references(content_with_prose(body), in_answer=True)
-                         if r.unit_id not in self.by_id]
+        prose = find_references(_strip_markers(body), in_answer=True)
+        named = [self.by_id[r.unit_id] for r in prose if r.unit_id in self.by_id]
+        prose_missing = [r.raw for r in prose if r.unit_id not in self.by_id]
         if (bad and not cited) or prose_missing:
             return Verdict("removed", "", reason=f"names {', '.join(bad + prose_missing)}, not among the retrieved units")
         if cited:
-            score, unit = max((self.support(body, u), u) for u in cited)
-            if score >= self.threshold:
-                return Verdict("verified", self._canonical(body), tuple(cited), score=score)
-        scored = sorted(((self.support(body, u), u in named, u) for u in self.units),
-                        key=lambda x: (x[1] and x[0] >= self.threshold, x[0]), reverse=True)
+            scores = {u.unit_id: self.support(body, u) for u in cited}
+            supporting = tuple(u for u in cited if scores[u.unit_id] >= self.threshold)
+            if supporting:  # markers of cited units that do not support the sentence are dropped
+                return Verdict("verified", self._canonical(body, supporting), supporting,
+                               score=max(scores.values()))
+        # A sentence naming a unit in prose (第八条讲了…) may only be attributed to that unit.
+        candidates = named or self.units
+        scored = sorted(((self.support(body, u), u) for u in candidates), key=lambda x: x[0], reverse=True)
         if scored and scored[0][0] >= self.threshold:
-            score, _, unit = scored[0]
+            score, unit = scored[0]
             return Verdict("attributed", self._attach(_strip_markers(body), unit), (unit,), score=score)
         best = scored[0][0] if scored else 0.0
         return Verdict("removed", "", reason=f"not supported by the retrieved units (support {best:.2f})", score=best)
@@ -257,13 +259,13 @@ class SentenceVerifier:
     def _marker(self, unit: Unit) -> str:
         return f"[{unit.label(self.language)}]"
 
-    def _canonical(self, body: str) -> str:
-        """Rewrite valid markers in the answer language's form; drop those naming nothing retrieved."""
+    def _canonical(self, body: str, keep: tuple[Unit, ...]) -> str:
+        """Rewrite the markers of `keep` in the answer language's form; drop every other marker."""
         def repl(m: re.Match[str]) -> str:
             refs = find_references(f"[{m.group(1)}]", in_answer=True)
             if not refs:
                 return "" if _NUMBERED.match(m.group(1)) else m.group(0)  # [8]: the context is not numbered
-            units = [self.by_id[r.unit_id] for r in refs if r.unit_id in self.by_id]
+            units = [self.by_id[r.unit_id] for r in refs if r.unit_id in self.by_id and self.by_id[r.unit_id] in keep]
             lead = m.group(0)[0] if m.group(0)[0].isspace() else ""
             return (lead if units else "") + "".join(self._marker(u) for u in units)
         return _BRACKET.sub(repl, body)
@@ -286,11 +288,6 @@ def _strip_markers(body: str) -> str:
     def repl(m: re.Match[str]) -> str:
         return "" if _NUMBERED.match(m.group(1)) or find_references(f"[{m.group(1)}]", in_answer=True) else m.group(0)
     return _BRACKET.sub(repl, body).strip()
-
-
-def content_with_prose(body: str) -> str:
-    """The sentence without bracketed markers, keeping prose references (第八条讲了…)."""
-    return _strip_markers(body)
 
 
 def content_of(body: str) -> str:

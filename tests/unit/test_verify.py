@@ -103,3 +103,17 @@ def test_numbered_markers_are_dropped_and_the_sentence_verified_as_uncited(doc) 
     v = verifier(doc, ["A5", "A8"], "en")
     assert v.verify("Develop the food industry [8].").text == "Develop the food industry [Art. 8]."
     assert v.verify("Develop the food industry [8, 9] [Art. 8].").text == "Develop the food industry [Art. 8]."
+
+
+def test_only_supporting_units_keep_their_markers(doc) -> None:
+    v = verifier(doc, ["A5", "A8"], "zh")
+    kept = v.verify("大力发展食品工业[第五条][第八条]。")
+    assert (kept.outcome, kept.text, kept.units) == ("verified", "大力发展食品工业[第八条]。", (doc.unit("A8"),))
+    tie = v.verify("发展[第五条][第八条]。")  # equal support from both: no error, both kept
+    assert tie.outcome == "verified" and tie.units == (doc.unit("A5"), doc.unit("A8"))
+
+
+def test_a_sentence_naming_a_unit_is_only_attributed_to_it(doc) -> None:
+    v = verifier(doc, ["A5", "A8"], "zh")
+    assert v.verify("第五条要求大力发展食品工业。").outcome == "removed"  # the words are Art. 8's, not Art. 5's
+    assert v.verify("第八条要求大力发展食品工业。").text == "第八条要求大力发展食品工业[第八条]。"
