@@ -17,11 +17,12 @@ _EN_WORDS = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_ONES[1:10])}))
 # that does not exist (→ "no such article") instead of being misread as Art. 1 or ignored.
 _CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
 _NUM = rf"(?:[-−]?\d+|负?{_CN_NUM})"
+_EN_NUM = r"(?:(?<=\s)[-−]\d+|\d+)"  # a sign only after a space: "Article -1", not the hyphen of "Article-1"
 _ROMAN = r"(?:[IVXLC]+)"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("article", re.compile(rf"第\s*({_NUM})\s*条")),
     ("article", re.compile(rf"[（(]\s*({CN_NUMERAL})\s*[）)]")),
-    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_NUM}|{_EN_WORDS})\b", re.I)),
+    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_EN_NUM}|{_EN_WORDS})\b", re.I)),
     ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*(?:部分|章|节)")),
     ("section", re.compile(rf"\b(?:parts?|sections?|chapters?)\s+({_ROMAN}|\d+|{_EN_WORDS})\b", re.I)),
@@ -33,7 +34,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # "part 2" or "as part of Section 3" are not citations.
 _ANSWER_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("article", re.compile(rf"第\s*({_NUM})\s*条")),
-    ("article", re.compile(rf"\b(?:Articles?|Arts?\.?)\s*({_NUM})\b")),
+    ("article", re.compile(rf"\b(?:Articles?|Arts?\.?)\s*({_EN_NUM})\b")),
     ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*部分")),
     ("section", re.compile(rf"\bPart\s+({_ROMAN})\b")),
