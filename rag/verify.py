@@ -14,7 +14,8 @@ Support of a sentence by a unit is lexical: the IDF-weighted share of the senten
 (Chinese runs tokenised with jieba, Latin runs stemmed, each checked against the unit's text in both
 languages, so a sentence that switches language mid-way is still checked). Terms the corpus never uses weigh
 1.5× the rarest term, so an invented name or number pulls a sentence below the threshold however many generic
-words it shares. Prose references (第八条讲了…, "Article 12 states") are not terms. Only when the sentence is
+words it shares. A number the unit does not contain (30 for its 20) means no support at all. Prose references
+(第八条讲了…, "Article 12 states") are not terms. Only when the sentence is
 English and the unit has no English translation is support dense: the best cosine similarity (multilingual
 embeddings) between the sentence and the unit's sentences, rescaled so DENSE_THRESHOLD maps to SUPPORT_THRESHOLD.
 
@@ -52,6 +53,7 @@ _BRACKET = re.compile(r"\s?[\[【]([^\]】\n]{1,40})[\]】]")
 # for sure (not Art. 8): they are dropped and the sentence is verified as uncited.
 _NUMBERED = re.compile(r"^\s*\d+(?:\s*[,，、]\s*\d+)*\s*$")
 _MARKUP = re.compile(r"\*\*|__|`|^#+\s*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _PROMPT_MARKUP = re.compile(r"</?\s*(?:unit|context)\b|\bcite\s*=|NO_ANSWER", re.I)
 _LINE_PREFIX = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|\d{1,3}[.)](?!\d)[ \t]*|\d{1,3}、|"
                           r"[（(][一二三四五六七八九十\d]{1,3}[)）][ \t]*|>[ \t]*)?")
@@ -175,9 +177,10 @@ class SentenceVerifier:
 
     def support(self, sentence: str, unit: Unit) -> float:
         """IDF-weighted share of the sentence's terms that the unit contains (0..1)."""
-        terms = self.term_set(content_of(sentence))
-        if not terms:
-            return 0.0
+        content = content_of(sentence)
+        terms = self.term_set(content)
+        if not terms or not set(_NUMBER.findall(content)) <= self._numbers(unit):
+            return 0.0  # a number the unit does not contain is a claim it does not make (30 个 for its 20 个)
         english = sum(t[0] == "en" for t in terms) > len(terms) / 2
         if english and not unit.text_en and self._embed is not None:
             return self.dense_support(content_of(sentence), unit)
@@ -186,6 +189,9 @@ class SentenceVerifier:
             present = self.term_set(unit.text + "\n" + unit.text_en)
         total = sum(self._weight(t) for t in terms)
         return sum(self._weight(t) for t in terms if t in present) / total
+
+    def _numbers(self, unit: Unit) -> set[str]:
+        return set(_NUMBER.findall(unit.text + "\n" + unit.text_en))
 
     def _vector(self, text: str) -> np.ndarray:
         v = np.asarray(self._embed(text) if self._embed else [], dtype=float)

@@ -46,7 +46,7 @@ FRAMES_EN = ["The plan says that {}.", "According to the document, {}.", "It sta
 
 def _reworded(sentence: str, language: str, donor: str, retriever) -> str:
     """The sentence with every fourth word replaced by a word of another unit."""
-    words = retriever.tokens(donor, language) or ["x"]
+    words = [w for w in retriever.tokens(donor, language) if not any(c.isdigit() for c in w)] or ["x"]
     if language == "zh":
         import jieba
 

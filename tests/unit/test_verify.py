@@ -82,7 +82,8 @@ def test_segments_are_lossless_and_keep_markers_with_their_sentence() -> None:
 
 def test_list_markers_and_english_prose_are_not_citations(doc) -> None:
     v = verifier(doc, ["A8"], "en")
-    assert v.verify("Develop the food industry as part of Section 3.").outcome == "attributed"
+    prose = v.verify("Develop the food industry as part of Section 3.")  # not a citation of S3 (not retrieved)
+    assert "retrieved units (support" in prose.reason  # judged on support: Art. 8 has no "3", so it goes
     v = verifier(doc, ["A8"], "zh")
     assert v.verify("（一）大力发展食品工业。").outcome == "attributed"
 
@@ -117,3 +118,9 @@ def test_a_sentence_naming_a_unit_is_only_attributed_to_it(doc) -> None:
     v = verifier(doc, ["A5", "A8"], "zh")
     assert v.verify("第五条要求大力发展食品工业。").outcome == "removed"  # the words are Art. 8's, not Art. 5's
     assert v.verify("第八条要求大力发展食品工业。").text == "第八条要求大力发展食品工业[第八条]。"
+
+
+def test_a_number_the_unit_does_not_contain_is_not_supported(doc) -> None:
+    v = verifier(doc, ["A8"], "zh")
+    assert v.verify("推动20个战略性产业集群发展[第八条]。").outcome == "verified"
+    assert v.verify("推动30个战略性产业集群发展[第八条]。").outcome == "removed"
