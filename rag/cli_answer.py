@@ -37,8 +37,9 @@ def _stream_to_terminal(question: str, settings: Settings, history: list[Any]) -
             print(event.text, end="", flush=True)
             shown += event.text
         elif isinstance(event, Final):
-            if event.answer.text != shown:
-                print(("\n\n" if shown else "") + event.answer.text, end="")
+            if event.answer.text != shown:  # a fallback replaced what was streamed: say so, print it once
+                note = f"\n\n({event.answer.fallback_reason}; extractive answer:)\n" if shown else ""
+                print(note + event.answer.text, end="")
             print()
             return event.answer
     raise RuntimeError("no answer")

@@ -85,9 +85,14 @@ class Settings(BaseSettings):
                                        default=None, pattern=r"^https?://\S+$")
     openai_model: str = _env("OPENAI_MODEL", "Chat model name.", default="gpt-4o-mini", min_length=1)
     temperature: float = _env("POLICYQA_TEMPERATURE", "LLM sampling temperature.", default=0.0, ge=0, le=2)
-    llm_timeout: float = _env("POLICYQA_LLM_TIMEOUT", "Seconds per LLM request.", default=60.0, gt=0, le=3600)
+    llm_timeout: float = _env(
+        "POLICYQA_LLM_TIMEOUT",
+        "Deadline in seconds for one question with the LLM: condense + retrieve + generate, retries included.",
+        default=60.0, gt=0, le=3600)
     llm_max_retries: int = _env("POLICYQA_LLM_RETRIES", "Retries (with backoff) on 429/5xx/timeouts.",
                                 default=2, ge=0, le=10)
+    llm_max_tokens: int = _env("POLICYQA_LLM_MAX_TOKENS", "Most tokens the LLM may write per answer.",
+                               default=1024, ge=16, le=100_000)
     context_tokens: int = _env("POLICYQA_CONTEXT_TOKENS", "Token budget of the retrieved context.",
                                default=3000, ge=200, le=200_000)
     # Web UI and logging.

@@ -13,17 +13,33 @@ _EN_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eigh
 _EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
             "ninety": 90}
 _EN_WORDS = rf"(?:(?:{'|'.join(_EN_TENS)})(?:[- ](?:{'|'.join(_EN_ONES[1:10])}))?|{'|'.join(_EN_ONES[1:])})"
-_NUM = rf"(?:\d+|{CN_NUMERAL})"
+# Numerals beyond the document's range (万, 亿; a sign) are read too, so "Article -1" and 第一万条 name a unit
+# that does not exist (→ "no such article") instead of being misread as Art. 1 or ignored.
+_CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
+_NUM = rf"(?:[-−]?\d+|负?{_CN_NUM})"
+_EN_NUM = r"(?:(?<=\s)[-−]\d+|\d+)"  # a sign only after a space: "Article -1", not the hyphen of "Article-1"
 _ROMAN = r"(?:[IVXLC]+)"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("article", re.compile(rf"第\s*({_NUM})\s*条")),
     ("article", re.compile(rf"[（(]\s*({CN_NUMERAL})\s*[）)]")),
-    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_NUM}|{_EN_WORDS})\b", re.I)),
+    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_EN_NUM}|{_EN_WORDS})\b", re.I)),
     ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*(?:部分|章|节)")),
     ("section", re.compile(rf"\b(?:parts?|sections?|chapters?)\s+({_ROMAN}|\d+|{_EN_WORDS})\b", re.I)),
     ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
     ("preamble", re.compile(r"序言|\[\s*P\s*\]|\bpreamble\b", re.I)),
+]
+# In answer text only the forms the prompts ask for count as citations: any bracketed marker, 第X条/第X部分,
+# "Article 12"/"Art. 12" and "Part I" (capital P, Roman numeral). A list item （一） and English prose such as
+# "part 2" or "as part of Section 3" are not citations.
+_ANSWER_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("article", re.compile(rf"第\s*({_NUM})\s*条")),
+    ("article", re.compile(rf"\b(?:Articles?|Arts?\.?)\s*({_EN_NUM})\b")),
+    ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
+    ("section", re.compile(rf"第\s*({_NUM})\s*部分")),
+    ("section", re.compile(rf"\bPart\s+({_ROMAN})\b")),
+    ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
+    ("preamble", re.compile(r"序言|\[\s*P\s*\]|\bPreamble\b")),
 ]
 
 
@@ -49,8 +65,19 @@ def english_number(words: str) -> int:
     return total
 
 
+def _cn_int(token: str) -> int:
+    """A Chinese numeral of any size (一万, 一万零五, 三亿); cn_to_int covers the smaller ones."""
+    for unit, value in (("亿", 10**8), ("万", 10**4)):
+        if unit in token:
+            high, _, low = token.partition(unit)
+            return (_cn_int(high) if high else 1) * value + (_cn_int(low.lstrip("零")) if low.strip("零") else 0)
+    return cn_to_int(token)
+
+
 def _to_int(token: str) -> int:
     token = token.strip()
+    if token[:1] in "-−负" and len(token) > 1:
+        return -_to_int(token[1:])  # a negative number names no unit
     if token.isdigit():
         return int(token)
     if re.fullmatch(_EN_WORDS, token, re.I):
@@ -58,14 +85,17 @@ def _to_int(token: str) -> int:
     try:
         return roman_to_int(token)
     except ValueError:
-        return cn_to_int(token)
+        return _cn_int(token)
 
 
-def find_references(text: str) -> list[Reference]:
-    """Every explicit unit reference in `text`, in order of appearance, without duplicates."""
+def find_references(text: str, *, in_answer: bool = False) -> list[Reference]:
+    """Every explicit unit reference in `text`, in order of appearance, without duplicates.
+
+    `in_answer`: read `text` as an answer, where only citation forms count (see _ANSWER_PATTERNS).
+    """
     found: dict[tuple[str, int], Reference] = {}
     taken: list[range] = []
-    for kind, pattern in _PATTERNS:
+    for kind, pattern in _ANSWER_PATTERNS if in_answer else _PATTERNS:
         for m in pattern.finditer(text):
             if any(m.start() in r for r in taken):
                 continue

@@ -1,6 +1,6 @@
 """The local OpenAI-compatible server, exercised through the real ``openai`` and ``langchain_openai`` clients.
 
-The server lives in ``eval/openai_stub.py`` so that ``policyqa bench`` can use it too.
+The server lives in ``tests/openai_stub.py`` so that ``policyqa bench`` can use it too.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,9 +16,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import SecretStr
-
-from eval.openai_stub import (
+from openai_stub import (
     EMBEDDING_DIM,
     MODEL_NAME,
     Dynamic,
@@ -30,6 +27,7 @@ from eval.openai_stub import (
     fake_embedding,
     serve,
 )
+from pydantic import SecretStr
 
 pytestmark = pytest.mark.integration
 
@@ -156,10 +154,8 @@ def test_500_raises_internal_server_error(fake: FakeOpenAI) -> None:
 
 def test_delay_longer_than_timeout_raises_timeout(fake: FakeOpenAI) -> None:
     fake.script(Reply("too late", delay=2))
-    started = time.monotonic()
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(openai.APITimeoutError):  # the reply would have come after 2 s: the timeout fired first
         _client(fake, timeout=0.5).chat.completions.create(model=MODEL_NAME, messages=MESSAGES)
-    assert time.monotonic() - started < 1.8
     # the server is still healthy for the next request
     assert _client(fake).chat.completions.create(model=MODEL_NAME, messages=MESSAGES).choices[0].message.content == "OK"
 
@@ -281,9 +277,7 @@ def test_stop_closes_socket_and_joins_thread() -> None:
         _client(fake).models.list()
         handler_threads = list(fake._connections.values())
         assert handler_threads  # the keep-alive connection is still being served
-    started = time.monotonic()
-    fake.stop()  # idempotent
-    assert time.monotonic() - started < 1
+    fake.stop()  # idempotent; returns with every thread stopped (no wall-clock bound asserted)
     assert thread is not None and not thread.is_alive()
     assert not any(t.is_alive() for t in handler_threads)
     with socket.socket() as sock, pytest.raises(OSError):

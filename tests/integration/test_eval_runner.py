@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openai_stub import FakeOpenAI, Garbage, Reply
 
 from eval.metrics import check_thresholds, full_summary, load_thresholds, score_row
-from eval.openai_stub import FakeOpenAI, Garbage, Reply
 from eval.runner import DEFAULT_CASES, parse_judge_reply, run_eval
 from policyqa.cli import main
 from rag import ingest, load_settings
@@ -255,6 +255,8 @@ def test_check_without_a_gate_table_fails(eval_store: Path, tmp_path: Path, serv
     assert run.name.endswith("-openai") and row["backend"] == "openai" and row["citations"] == ["A8"]
     meta = json.loads((run / "meta.json").read_text(encoding="utf-8"))
     assert meta["settings"]["base_url"] == server.base_url
+    assert meta["sentences"] == {"n": 1, "verified": 1.0, "attributed": 0.0, "removed": 0.0}
+    assert "LLM sentences (1):** verified 100%, attributed 0%, removed 0%" in (run / "report.md").read_text("utf-8")
 
 
 # -- CI quality gate -------------------------------------------------------------------------------------------

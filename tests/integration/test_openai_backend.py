@@ -1,5 +1,5 @@
-"""The `openai` backend against a real local OpenAI-compatible HTTP server (tests/openai_server.py), driven
-through the real langchain-openai client: streaming, citation checking, failures and fallbacks, condensing."""
+"""The `openai` backend against a real local OpenAI-compatible HTTP server (tests/openai_stub.py), driven through
+the real openai client: streaming, verification, failures and fallbacks, condensing."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openai_stub import Dynamic, FakeOpenAI, Garbage, Reply, Status
 
-from eval.openai_stub import Dynamic, FakeOpenAI, Garbage, Reply, Status
 from rag import Final, TextDelta, answer, load_settings, stream_answer
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,8 @@ def test_citations_to_unretrieved_or_missing_units_are_dropped(store_dir: Path, 
     a = answer("第八条讲了什么？", settings=llm_settings(store_dir, server))
     assert a.retrieved == ["A8"] and [c.unit_id for c in a.citations] == ["A8"]
     assert "第三十条" not in a.text and "第四十条" not in a.text
-    assert sum("dropped citation" in w for w in a.warnings) == 2
+    assert sum("not among the retrieved units" in w for w in a.warnings) == 2
+    assert a.verification == {"verified": 1, "attributed": 0, "removed": 2}
 
 
 def test_injected_instruction_cannot_produce_a_false_citation(store_dir: Path, server: FakeOpenAI) -> None:
@@ -65,17 +66,17 @@ def test_injected_instruction_cannot_produce_a_false_citation(store_dir: Path, s
 
 
 @pytest.mark.parametrize(("behaviours", "warning", "requests"), [
-    ([Reply("太慢了。", delay=3.0)], "timed out", 1),
+    ([Reply("太慢了。", delay=8.0)], "did not finish within 3 s", 1),
     ([Status(500)], "HTTP 500", 1),
     ([Status(429, retry_after=0.01), Status(429, retry_after=0.01)], "429", 2),
     ([Garbage()], "extractive fallback", 1),
     ([Reply("")], "empty reply", 1),
-    ([Reply("This is a fine answer with no sources at all.")], "cited none", 1),
+    ([Reply("This is a fine answer with no sources at all.")], "no sentence of the reply is supported", 1),
 ])
 def test_llm_failures_fall_back_to_the_extractive_answer(store_dir: Path, server: FakeOpenAI, behaviours,
                                                           warning: str, requests: int) -> None:
     server.script(*behaviours)
-    s = llm_settings(store_dir, server, llm_timeout=0.5, llm_max_retries=requests - 1)
+    s = llm_settings(store_dir, server, llm_timeout=3.0, llm_max_retries=requests - 1)
     a = answer("What does the plan say about EV charging?", settings=s)
     assert a.fallback and a.backend == "extractive" and a.language == "en"
     assert any(warning in w for w in a.warnings), a.warnings
@@ -108,3 +109,12 @@ def test_follow_up_is_condensed_by_the_llm(store_dir: Path, server: FakeOpenAI) 
     a = answer("那广州呢？", history=history, settings=llm_settings(store_dir, server))
     assert a.standalone_question == "广州在文件中承担什么角色？"
     assert [c.unit_id for c in a.citations] == ["A4"]
+
+
+@pytest.mark.parametrize(("question", "needle"), [("What does Article -1 say?", "no Article -1"),
+                                                  ("第一万条讲了什么？", "没有第一万条")])
+def test_an_article_out_of_range_is_no_such_article(question: str, needle: str, store_dir: Path,
+                                                     server: FakeOpenAI) -> None:
+    a = answer(question, settings=llm_settings(store_dir, server))
+    assert a.refused and needle in a.text and a.retrieved == []
+    assert server.requests == []  # never answered from Art. 1 or sent to the LLM

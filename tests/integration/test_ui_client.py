@@ -129,11 +129,11 @@ def test_off_topic_question_is_refused(client: Any) -> None:
     assert result["citations"] == [] and result["sources"] == []
 
 
-# -- the OpenAI-compatible backend, against the local fake server (eval/openai_stub.py) -------------------
+# -- the OpenAI-compatible backend, against the local fake server (tests/openai_stub.py) -------------------
 
 @pytest.fixture(scope="module")
 def fake_llm() -> Iterator[Any]:
-    from eval.openai_stub import FakeOpenAI
+    from openai_stub import FakeOpenAI
 
     with FakeOpenAI() as server:
         yield server
@@ -142,7 +142,7 @@ def fake_llm() -> Iterator[Any]:
 @pytest.fixture()
 def llm(fake_llm: Any) -> Iterator[Any]:
     """The fake LLM, reset to cite the first unit it was given (what a well-behaved model does)."""
-    from eval.openai_stub import Dynamic, Reply
+    from openai_stub import Dynamic, Reply
 
     fake_llm.reset()
     fake_llm.default = Dynamic(lambda body: Reply(
@@ -175,7 +175,7 @@ def test_llm_answer_is_checked_and_cited(llm_client: Any, llm: Any) -> None:
 
 
 def test_llm_down_falls_back_readably(llm_client: Any, llm: Any) -> None:
-    from eval.openai_stub import Status
+    from openai_stub import Status
 
     llm.script(Status(500))
     result = ask(llm_client, "How will Guangdong build modern industrial clusters?")
@@ -187,7 +187,7 @@ def test_llm_down_falls_back_readably(llm_client: Any, llm: Any) -> None:
 
 def test_a_slow_llm_does_not_block_other_sessions(llm_client: Any, llm: Any) -> None:
     """The LLM holds its reply until the other session has been answered: no clock, only the order of events."""
-    from eval.openai_stub import Dynamic, Reply
+    from openai_stub import Dynamic, Reply
 
     release, arrived = threading.Event(), threading.Event()
 

@@ -1,4 +1,4 @@
-"""Citation checking, prompt templates, and settings precedence."""
+"""Prompt templates, context formatting and settings precedence (citation checking: test_verify.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 import prompts
 from rag.chain import NO_ANSWER, format_context
-from rag.citations import check_citations
+from rag.config import load_settings
 from rag.document import parse_policy_document
 from tests.conftest import DATA
 
@@ -14,23 +14,6 @@ from tests.conftest import DATA
 @pytest.fixture(scope="module")
 def doc():
     return parse_policy_document(DATA)
-
-
-def test_unretrieved_and_nonexistent_citations_are_dropped(doc) -> None:
-    retrieved = [doc.unit("A8"), doc.unit("A13"), doc.unit("S1")]
-    text = "发展集成电路[第八条]。第四十条规定了一切[第四十条]。第九条也说了[第九条]。实施强芯工程【第13条】[A8]。没有出处的一句。"
-    checked = check_citations(text, retrieved, "zh")
-    assert checked.text == "发展集成电路[第八条]。实施强芯工程[第十三条][第八条]。没有出处的一句。"
-    assert [u.unit_id for u in checked.cited] == ["A8", "A13"]
-    assert checked.dropped == ["第四十条", "第九条"]
-    assert checked.uncited_sentences == ["没有出处的一句。"]
-
-
-def test_english_citation_forms_are_canonicalised(doc) -> None:
-    checked = check_citations("Chips matter [A8]. See Article 40 [Art. 40]. Goals [Part I].",
-                              [doc.unit("A8"), doc.unit("S1")], "en")
-    assert checked.text == "Chips matter [Art. 8]. Goals [Part I]."
-    assert [u.unit_id for u in checked.cited] == ["A8", "S1"]
 
 
 def test_prompt_placeholders_match_what_the_code_supplies(doc) -> None:
@@ -43,6 +26,18 @@ def test_prompt_placeholders_match_what_the_code_supplies(doc) -> None:
     assert prompts.placeholders("condense") == {"history", "question"}
     with pytest.raises(KeyError, match="missing"):
         prompts.render("condense", history="")
+
+
+def test_context_is_in_the_answer_language_only(doc) -> None:
+    import dataclasses
+    import re
+
+    en, _ = format_context([doc.unit("A8"), doc.unit("S1")], "en", 3000)
+    zh, _ = format_context([doc.unit("A8"), doc.unit("S1")], "zh", 3000)
+    assert not re.search(r"[\u4e00-\u9fff]", en) and "[Art. 8]" in en and "Build modern industrial clusters" in en
+    assert doc.unit("A8").text in zh and "Build modern" not in zh
+    untranslated, _ = format_context([dataclasses.replace(doc.unit("A8"), text_en="")], "en", 3000)
+    assert doc.unit("A8").text in untranslated and "no English translation" in untranslated
 
 
 def test_context_respects_the_token_budget(doc) -> None:

@@ -35,6 +35,7 @@ def test_language_detection(text: str, lang: str) -> None:
     ("What does Article 12 say?", ["A12"]), ("art. 12", ["A12"]), ("第一部分", ["S1"]), ("Part I", ["S1"]),
     ("Section 1", ["S1"]), ("第四十条", ["A40"]), ("What does article twenty-one say?", ["A21"]), ("Part three", ["S3"]), ("[A8] then [Art. 9] and [第十条]", ["A8", "A9", "A10"]),
     ("I think part of it is fine", []), ("2035年的目标", []),
+    ("What does Article -1 say?", ["A-1"]), ("第一万条", ["A10000"]), ("第一万零五条", ["A10005"]), ("Article 0", ["A0"]),
 ])
 def test_references(text: str, ids: list[str]) -> None:
     assert [r.unit_id for r in find_references(text)] == ids
@@ -49,3 +50,11 @@ def test_prepare_question_cleans_and_rejects() -> None:
     with pytest.raises(InputError) as long:
         prepare_question("问" * 100_000, max_chars=2000)
     assert "100,000" in long.value.message("zh")
+
+
+@pytest.mark.parametrize(("text", "ids"), [
+    ("（一）加快发展[第八条]", ["A8"]), ("as part of Section 3", []), ("see part 2 below", []),
+    ("Article 12 states [Part I] and [A8]", ["A12", "S1", "A8"]), ("第一部分和第8条", ["S1", "A8"]),
+])
+def test_references_in_answers_are_only_citation_forms(text: str, ids: list[str]) -> None:
+    assert [r.unit_id for r in find_references(text, in_answer=True)] == ids

@@ -1,5 +1,7 @@
 """A real, local, OpenAI-compatible HTTP server for tests and `policyqa bench` (the OpenAI path measured offline).
 
+A test double: it lives in tests/ (not in the wheel); `policyqa bench` loads it from a source checkout.
+
 Standard library only: a ``ThreadingHTTPServer`` on ``127.0.0.1`` (random free port) served from a daemon
 thread.  Tests point the real ``openai.OpenAI`` / ``langchain_openai.ChatOpenAI`` clients at ``base_url``
 and script what the "model" does::
@@ -48,6 +50,7 @@ __all__ = [
     "Garbage",
     "Reply",
     "Status",
+    "Stream",
     "fake_embedding",
     "serve",
 ]
@@ -91,13 +94,31 @@ class Garbage:
 class Dynamic:
     """Build the behaviour from the request body: ``Dynamic(lambda req: Reply(req["messages"][-1]["content"]))``."""
 
-    fn: Callable[[dict[str, Any]], Reply | Status | Garbage | Dynamic]
+    fn: Callable[[dict[str, Any]], Reply | Status | Garbage | Dynamic | Stream]
 
-    def __call__(self, request_body: dict[str, Any]) -> Reply | Status | Garbage | Dynamic:
+    def __call__(self, request_body: dict[str, Any]) -> Reply | Status | Garbage | Dynamic | Stream:
         return self.fn(request_body)
 
 
-Behaviour = Reply | Status | Garbage | Dynamic
+@dataclass
+class Stream:
+    """A streamed reply with faults: `text` in chunks `interval` s apart, then optionally a fault that never ends.
+
+    ``finish=False`` cuts the stream after the text (no finish_reason, no ``[DONE]``, body ended cleanly);
+    ``forever`` keeps the response open: ``"ping"`` sends SSE ``: ping`` comments, ``"trickle"`` one-space
+    content chunks, ``"repeat"`` the text again and again (ignoring ``max_tokens``), every ``forever_interval`` s,
+    until the client hangs up (counted in ``FakeOpenAI.hangups``) or the server stops.
+    """
+
+    text: str = ""
+    chunk_size: int = 4
+    interval: float = 0.0
+    finish: bool = True
+    forever: str | None = None
+    forever_interval: float = 0.05
+
+
+Behaviour = Reply | Status | Garbage | Dynamic | Stream
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", "invalid_request"),
@@ -274,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     # -- behaviours -------------------------------------------------------------------------------------------
-    def _resolve(self, behaviour: Behaviour, body: dict[str, Any]) -> Reply | Status | Garbage:
+    def _resolve(self, behaviour: Behaviour, body: dict[str, Any]) -> Reply | Status | Garbage | Stream:
         for _ in range(16):  # a Dynamic may return another Dynamic; don't loop forever
             if not isinstance(behaviour, Dynamic):
                 return behaviour
@@ -298,6 +319,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_status(behaviour)
         elif isinstance(behaviour, Garbage):
             self._send_garbage(behaviour, streaming=bool(body.get("stream")))
+        elif isinstance(behaviour, Stream):
+            try:
+                self._faulty_stream(body, behaviour)
+            except OSError:
+                self.server.fake._hung_up()
+                raise
         elif body.get("stream"):
             self._chat_stream(body, behaviour)
         else:
@@ -363,6 +390,38 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
+    def _faulty_stream(self, body: dict[str, Any], spec: Stream) -> None:
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": body.get("model") or MODEL_NAME}
+
+        def event(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            out = dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": finish_reason}])
+            return f"data: {json.dumps(out, ensure_ascii=False)}\n\n".encode()
+
+        stopping = self.server.fake._stopping
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._write_chunk(event({"role": "assistant", "content": ""}))
+        size = max(1, spec.chunk_size)
+        for i in range(0, len(spec.text), size):
+            if stopping.wait(spec.interval) if spec.interval else stopping.is_set():
+                return
+            self._write_chunk(event({"content": spec.text[i : i + size]}))
+        while spec.forever and not stopping.wait(spec.forever_interval):
+            if spec.forever == "ping":
+                self._write_chunk(b": ping\n\n")
+            elif spec.forever == "trickle":
+                self._write_chunk(event({"content": " "}))
+            else:
+                self._write_chunk(event({"content": spec.text or "more "}))
+        if spec.finish:
+            self._write_chunk(event({}, "stop"))
+            self._write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode("ascii") + data + b"\r\n")
         self.wfile.flush()
@@ -425,6 +484,7 @@ class FakeOpenAI:
         self.default: Behaviour = Reply("OK")
         self.embeddings_default: Behaviour = Reply("")
         self.requests: list[dict[str, Any]] = []
+        self.hangups = 0  # streams the client closed before they ended (a cancelled request)
         self.base_url = ""
         self._queues: dict[str, collections.deque[Behaviour]] = {
             "chat": collections.deque(),
@@ -476,6 +536,10 @@ class FakeOpenAI:
     def _record(self, record: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(record)
+
+    def _hung_up(self) -> None:
+        with self._lock:
+            self.hangups += 1
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
