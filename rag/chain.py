@@ -118,7 +118,9 @@ class AnswerChain:
                     text = "".join(stream_chat(self.settings, [{"role": "user", "content": prompt}], deadline)).strip()
                     standalone = text if 0 < len(text) <= self.settings.max_question_chars else standalone
                 except llm_errors() as exc:  # the rule-based rewrite still works without the LLM
-                    log.warning("LLM condense failed; using the rule-based rewrite", exc_info=True)
+                    # A fault of the LLM service, already reported in the answer's warnings: the traceback is for -v.
+                    log.warning("LLM condense failed (%s); using the rule-based rewrite", describe_llm_error(exc).en)
+                    log.debug("LLM condense failure", exc_info=True)
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
@@ -190,7 +192,8 @@ class AnswerChain:
                 except StopIteration:
                     break
                 except llm_errors() as exc:
-                    log.warning("LLM generation failed; extractive fallback", exc_info=True)
+                    log.warning("LLM generation failed (%s); extractive fallback", describe_llm_error(exc).en)
+                    log.debug("LLM generation failure", exc_info=True)
                     answer = self._extractive(state, fallback=True, warning=describe_llm_error(exc).message(language))
                     answer.tokens = {**tokens, "completion": count_tokens("".join(reply.text))}
                     answer.verification = streamed.counts()

@@ -142,7 +142,7 @@ def test_the_terminal_says_when_a_fallback_replaced_streamed_text(store_dir: Pat
     server.script(Stream(text=GOOD + "It also", finish=False))
     env = {**os.environ, "POLICYQA_STORE": str(store_dir), "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "t",
            "POLICYQA_LLM_RETRIES": "0", "POLICYQA_LLM_TIMEOUT": str(DEADLINE)}
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--backend", "openai", QUESTION], env=env,
+    out = subprocess.run([sys.executable, "-m", "policyqa", "ask", "--backend", "openai", QUESTION], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     shown, note, fallback = out.stdout.partition("(the language model's reply was cut off")

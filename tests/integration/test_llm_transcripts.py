@@ -137,7 +137,7 @@ def test_an_unsupported_framing_claim_is_removed_and_the_list_kept(store_dir: Pa
 def test_the_terminal_prints_each_answer_once(question: str, store_dir: Path, server: FakeOpenAI) -> None:
     env = {**os.environ, "POLICYQA_STORE": str(store_dir), "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "t",
            "POLICYQA_LLM_RETRIES": "0"}
-    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--backend", "openai", question], env=env,
+    out = subprocess.run([sys.executable, "-m", "policyqa", "ask", "--backend", "openai", question], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     _, a = replay(question, store_dir, server)

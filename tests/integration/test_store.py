@@ -97,12 +97,11 @@ def test_several_documents_live_in_one_store(tmp_path: Path) -> None:
     assert (top.doc_id, top.unit_id) == ("guangdong-high-quality-development-2023", "A8")
 
 
-def test_missing_store_is_reported_and_not_created(tmp_path: Path) -> None:
+def test_missing_store_is_built_from_the_configured_documents(tmp_path: Path) -> None:
+    """No store yet: the first search ingests the configured documents (the embedded default just works)."""
     s = _settings(tmp_path / "nothing-here")
-    with pytest.raises(StoreError) as err:
-        search("第八条讲了什么？", settings=s)
-    assert "policyqa ingest" in err.value.message("zh") and "请先运行" in err.value.message("zh")
-    assert not (tmp_path / "nothing-here").exists()
+    assert search("第八条讲了什么？", settings=s).results[0].unit.unit_id == "A8"
+    assert (tmp_path / "nothing-here" / "chroma.sqlite3").exists()
 
 
 def test_corrupt_store_is_reported_and_left_untouched(tmp_path: Path) -> None:
