@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eval.metrics import check_thresholds, full_summary, load_thresholds, score_row
-from eval.report import compare_runs, md_table, split_table, write_report
+from eval.report import compare_runs, md_table, split_table, tag_rows, write_report
 from eval.retrieval_eval import DEFAULT_RETRIEVAL_SET, evaluate_retrieval, format_table
 from eval.runner import DEFAULT_CASES, EVAL_DIR, run_eval
 from rag import InputError, Settings, resolve_backend
@@ -81,11 +81,6 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     return md_table(["group", "n", *(h for _, h in SUMMARY_COLUMNS)], rows)
 
 
-def _tagged(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{**s, "id": r.get("id"), "type": r.get("type"), "language": r.get("language")}
-            for r, s in zip(rows, scored, strict=True)]
-
-
 def _cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
     result = evaluate_retrieval(settings, args.eval_set or DEFAULT_RETRIEVAL_SET)
     print(format_table(result), flush=True)
@@ -102,7 +97,7 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
                           split=getattr(args, "split", None))
     scored = [score_row(r) for r in rows]
     gated = [i for i, r in enumerate(rows) if r.get("split") == "test"] or range(len(rows))
-    summary = full_summary(_tagged([rows[i] for i in gated], [scored[i] for i in gated]))
+    summary = full_summary(tag_rows([rows[i] for i in gated], [scored[i] for i in gated]))
 
     gates = load_thresholds(THRESHOLDS, backend)
     failures: list[str] = check_thresholds(summary, gates) if gates else []

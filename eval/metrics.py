@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rag import CJK_CHARS, detect_language, has_cjk
+
 # --------------------------------------------------------------------------------------------------------------
 # Metric names
 # --------------------------------------------------------------------------------------------------------------
@@ -222,9 +224,7 @@ def citations_in_context(citations: Sequence[str], retrieved: Sequence[str]) -> 
 # Text helpers: citation markers, tokens, sentences
 # --------------------------------------------------------------------------------------------------------------
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAN_RUN = re.compile(f"[{_HAN}]+")
-_HAN_CHAR = re.compile(f"[{_HAN}]")
+_HAN_RUN = re.compile(f"[{CJK_CHARS}]+")
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _CN_NUM = "[零〇一二两三四五六七八九十百千0-9]+"
 _ONE_LABEL = (
@@ -317,7 +317,7 @@ def _normalize_zh(text: str) -> str:
 
 
 def _has_han(text: str) -> bool:
-    return bool(_HAN_CHAR.search(text))
+    return has_cjk(text)
 
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([。！？；，、：.!?;,:])")
@@ -404,14 +404,6 @@ def refusal_correct(refused: bool, answerable: bool) -> bool:
 
 def _lang_code(language: str | None) -> str:
     return re.split(r"[-_]", (language or "").strip().lower())[0]
-
-
-def detect_language(text: str) -> str:
-    """'zh' when Han characters outnumber Latin words × 1.5, else 'en' (fallback when a row lacks
-    ``answer_language``; mirrors the app's own heuristic)."""
-    han = len(_HAN_CHAR.findall(text))
-    words = len(re.findall(r"[A-Za-z]+", text))
-    return "zh" if han and han >= words * 1.5 else "en"
 
 
 def language_match(answer_language: str | None, expected: str | None) -> bool:
@@ -532,7 +524,7 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
     return scores
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
+def mean(values: Iterable[float | None]) -> float | None:
     xs = [float(v) for v in values if v is not None and not _is_nan(v)]
     return sum(xs) / len(xs) if xs else None
 
@@ -571,7 +563,7 @@ def summarize(scored_rows: Sequence[Mapping[str, Any]], by: str | None = None) -
         stats: dict[str, Any] = {"n": len(rows)}
         for name in names:
             values = [_as_float(r.get(name)) for r in rows]
-            stats[name] = _mean(values)
+            stats[name] = mean(values)
             stats[f"n_{name}"] = sum(v is not None for v in values)
         latencies = [_as_float(r.get("latency_ms")) for r in rows]
         stats["latency_p50_ms"] = percentile(latencies, 50)

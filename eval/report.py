@@ -147,7 +147,7 @@ def _quote(text: str, limit: int = _ANSWER_CHARS) -> str:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _tagged(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def tag_rows(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Score dicts with the row's id/type/language attached, as :func:`eval.metrics.summarize` groups them."""
     return [
         {**s, "id": r.get("id"), "type": r.get("type"), "language": r.get("language")}
@@ -438,7 +438,7 @@ def write_report(
     meta.setdefault("backend", rows[0].get("backend", "unknown") if rows else "unknown")
     meta.setdefault("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
-    tagged = _tagged(rows, scored)
+    tagged = tag_rows(rows, scored)
     summary = full_summary(tagged)
     gated = [t for r, t in zip(rows, tagged, strict=True) if r.get("split") == "test"] or tagged
     failures = _threshold_failures(meta, full_summary(gated))
@@ -497,7 +497,7 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     per question type, then the cases whose case score (:func:`case_score`) dropped most from A to B."""
     rows_a, scored_a, meta_a = load_run(dir_a)
     rows_b, scored_b, meta_b = load_run(dir_b)
-    sum_a, sum_b = full_summary(_tagged(rows_a, scored_a)), full_summary(_tagged(rows_b, scored_b))
+    sum_a, sum_b = full_summary(tag_rows(rows_a, scored_a)), full_summary(tag_rows(rows_b, scored_b))
     overall_metrics = [*METRICS, "latency_p50_ms", "latency_p95_ms"]
 
     def label(meta: Mapping[str, Any], d: Path) -> str:
@@ -520,7 +520,7 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
         lines += [f"## Language: {lang}", "",
                   _compare_table(sum_a["by_language"].get(lang), sum_b["by_language"].get(lang), TYPE_TABLE_METRICS),
                   ""]
-    types = list(summarize([*_tagged(rows_a, scored_a), *_tagged(rows_b, scored_b)], by="type"))
+    types = list(summarize([*tag_rows(rows_a, scored_a), *tag_rows(rows_b, scored_b)], by="type"))
     for qtype in types:
         lines += [f"## Type: {qtype}", "",
                   _compare_table(sum_a["by_type"].get(qtype), sum_b["by_type"].get(qtype), TYPE_TABLE_METRICS), ""]

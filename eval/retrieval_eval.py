@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.jsonl import read_jsonl
-from eval.metrics import hit_at_k, reciprocal_rank
+from eval.metrics import hit_at_k, mean, reciprocal_rank
 from eval.report import md_table
 from rag import InputError, Settings, search
 
@@ -44,11 +44,6 @@ def load_retrieval_set(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def _mean(values: Sequence[float | None]) -> float | None:
-    xs = [v for v in values if v is not None]
-    return sum(xs) / len(xs) if xs else None
-
-
 def evaluate_retrieval(settings: Settings, path: str | Path | None = None, *,
                        modes: Sequence[str] = MODES, k: int = K) -> dict[str, Any]:
     """Search every question of the set with each retriever mode and aggregate per language.
@@ -75,7 +70,7 @@ def evaluate_retrieval(settings: Settings, path: str | Path | None = None, *,
             bucket["mrr"].append(reciprocal_rank(retrieved, gold))
             if not bucket["hit@1"][-1]:
                 misses.append({"id": q["id"], "language": q.get("language"), "gold": gold, "retrieved": retrieved})
-        result["modes"][mode] = {lang: {**{m: _mean(v) for m, v in vals.items()}, "n": len(vals["mrr"])}
+        result["modes"][mode] = {lang: {**{m: mean(v) for m, v in vals.items()}, "n": len(vals["mrr"])}
                                  for lang, vals in per_lang.items()}
         result["misses"][mode] = misses
     result["failures"] = retrieval_failures(result)

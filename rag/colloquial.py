@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import has_cjk
+
 COLLOQUIAL_ZH: dict[str, str] = {
     "电动车": "新能源汽车", "电动汽车": "新能源汽车", "电车": "新能源汽车", "充电难": "充电桩",
     "老百姓": "", "看病": "医疗", "就医": "医疗", "医院": "医疗", "芯片": "集成电路 强芯", "半导体": "集成电路",
@@ -36,7 +38,7 @@ def expand_colloquial(question: str, language: str) -> str:
     """`question` with the formal terms for its everyday words appended (unchanged when it has none); words
     that only address the reader (老百姓: "ordinary people") are left out, as they would match 百姓 anywhere."""
     extra: list[str] = []
-    if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
+    if language == "zh" or has_cjk(question):
         extra += [formal for word, formal in COLLOQUIAL_ZH.items() if word in question and formal not in question]
         for word in (w for w, formal in COLLOQUIAL_ZH.items() if not formal):
             question = question.replace(word, "")
@@ -48,7 +50,7 @@ def expand_colloquial(question: str, language: str) -> str:
 
 def formal_wording(question: str, language: str) -> str:
     """`question` with its everyday words replaced by the formal terms (for judging what it is about)."""
-    if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
+    if language == "zh" or has_cjk(question):
         for word, formal in sorted(COLLOQUIAL_ZH.items(), key=lambda kv: -len(kv[0])):
             question = question.replace(word, f" {formal} ")
     if language == "en":

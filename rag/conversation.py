@@ -25,7 +25,7 @@ from typing import Any
 import jieba.posseg
 
 from rag.references import find_references
-from rag.text import int_to_cn, int_to_roman
+from rag.text import has_cjk, int_to_cn, int_to_roman
 
 Message = dict[str, Any]
 
@@ -104,7 +104,7 @@ def points_back(question: str) -> bool:
 def elliptical_topic(question: str) -> str | None:
     """The new topic of an elliptical follow-up (深圳 in 那深圳呢？, Shenzhen in "And Shenzhen?"), else None."""
     q = question.strip()
-    if re.search(r"[\u4e00-\u9fff]", q):
+    if has_cjk(q):
         m = _ELLIPSIS_ZH.match(q)
         if m and (m.group("lead") or m.group("tail") == "呢"):
             return m.group("topic").strip()
@@ -119,7 +119,7 @@ def elliptical_topic(question: str) -> str | None:
 def _places(text: str) -> list[str]:
     """Place names in `text`, Chinese ones as written, English ones as their Chinese name when known."""
     out = [m.group(0) for m in _KNOWN_PLACE_ZH.finditer(text)]
-    out += [w for w, flag in jieba.posseg.lcut(text) if flag == "ns" and len(w) >= 2 and re.match(r"[\u4e00-\u9fff]", w)
+    out += [w for w, flag in jieba.posseg.lcut(text) if flag == "ns" and len(w) >= 2 and has_cjk(w[:1])
             and not any(w in p or p in w for p in out)]
     for m in _EN_NAME.finditer(text):
         name = m.group(0)

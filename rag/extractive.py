@@ -38,7 +38,7 @@ from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
 from rag.references import find_references
 from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
-from rag.text import cn_to_int, split_sentences
+from rag.text import CJK_CHARS, cn_to_int, has_cjk, split_sentences
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _mentioned_by_abbreviation(name: str, zh_text: str) -> bool:
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
     """Places and organisations the question names and the document never mentions."""
     out = []
-    if language == "zh" or re.search(r"[\u4e00-\u9fff]", question):
+    if language == "zh" or has_cjk(question):
         for word, flag in jieba.posseg.lcut(question):
             if flag in ("ns", "nt") and len(word) >= 2 and not _DIRECTIONS.match(word):
                 short = _PLACE_SUFFIX.sub("", word)
@@ -247,7 +247,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         if cue in ("何时", "哪年", "哪一年", "什么时候"):
             return QuantityAsk("year")
         if measure in _GENERIC_MEASURES:
-            counted = [w for w in jieba.lcut(question[m.end():]) if re.match(r"[\w\u4e00-\u9fff]", w)]
+            counted = [w for w in jieba.lcut(question[m.end():]) if re.match(rf"[\w{CJK_CHARS}]", w)]
             return QuantityAsk("items", counted[0]) if counted else QuantityAsk("count")
         return QuantityAsk("measure", measure) if measure else QuantityAsk("count")
     m = _QUANTITY_EN.search(question)

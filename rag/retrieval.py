@@ -25,6 +25,7 @@ import snowballstemmer
 
 from rag.document import Unit
 from rag.references import Reference, find_references
+from rag.text import has_cjk
 from vectorstore import VectorStore
 
 jieba.setLogLevel(logging.WARNING)
@@ -50,7 +51,6 @@ _ZH_STOP = frozenset({
     "啥", "搞", "怎么样", "什么样", "哪", "几", "哪几", "告诉", "直接",
 })
 _PUNCT = re.compile(r"^[\W_]+$")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 Key = tuple[str, str]  # (doc_id, unit_id)
 
 
@@ -75,7 +75,7 @@ def _tokenize_zh(text: str) -> tuple[str, ...]:
     words = [t for t in jieba.lcut_for_search(text) if t.strip() and t not in _ZH_STOP and not _PUNCT.match(t)]
     pieces = jieba.lcut(text)
     for a, b in itertools.pairwise(pieces):
-        if len(a) == len(b) == 1 and _CJK.match(a) and _CJK.match(b) and a + b not in _ZH_STOP:
+        if len(a) == len(b) == 1 and has_cjk(a) and has_cjk(b) and a + b not in _ZH_STOP:
             words.append(a + b)
     return tuple(words)
 
@@ -205,7 +205,7 @@ class HybridRetriever:
         term = term.strip()
         if not term:
             return True
-        if _CJK.search(term):
+        if has_cjk(term):
             return term in self._corpus["zh"]
         pattern = re.compile(rf"(?<![A-Za-z]){re.escape(term)}", re.I)
         return bool(pattern.search(self._corpus["en"]) or pattern.search(self._corpus["zh"]))

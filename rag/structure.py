@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.readers import HEADER_END
-from rag.text import CN_NUMERAL, cn_to_int
+from rag.text import CJK_CHARS, CN_NUMERAL, cn_to_int
 
 _SECTION = re.compile(rf"^(?:({CN_NUMERAL})、|第({CN_NUMERAL}|\d+)[章部分]+\s*)(.+)$")
 _ARTICLE_PAREN = re.compile(rf"^[（(]\s*({CN_NUMERAL})\s*[）)]\s*(.*)$")
@@ -33,8 +33,8 @@ _SENTENCE_END = "。！？；：”」"
 _KINDS = ("实施细则", "实施办法", "实施意见", "意见", "通知", "办法", "规定", "决定", "方案", "条例", "规划", "纲要",
           "细则", "措施", "规则", "章程", "指引", "公告", "法")
 _TITLE_WORDS = re.compile(rf"({'|'.join(_KINDS)})$")
-_REGION_PREFIX = re.compile(r"^(?:中华人民共和国|[\u4e00-\u9fff]{2,6}?(?:省|自治区|特别行政区|市|自治州|县|区))")
-_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_REGION_PREFIX = re.compile(rf"^(?:中华人民共和国|[{CJK_CHARS}]{{2,6}}?(?:省|自治区|特别行政区|市|自治州|县|区))")
+_CJK_GAP = re.compile(f"(?<=[{CJK_CHARS}])\\s+(?=[{CJK_CHARS}])")
 _MAX_HEADING = 40
 _Classifier = Callable[[str], tuple[str, int, str, str] | None]
 _MAX_ARTICLE_TITLE = 40

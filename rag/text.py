@@ -76,13 +76,19 @@ def roman_to_int(text: str) -> int:
     return total
 
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Han characters (CJK unified ideographs, extension A, compatibility ideographs): the one definition of "Chinese".
+CJK_CHARS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK = re.compile(f"[{CJK_CHARS}]")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK.search(text) is not None
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def detect_language(text: str) -> str:
     """'zh' or 'en': Chinese when CJK characters outweigh Latin words (a name like 横琴 in English stays English)."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh" if cjk and cjk >= words * 2 else "en"
 

@@ -40,14 +40,14 @@ import numpy as np
 
 from rag.document import Unit
 from rag.references import find_references
-from rag.text import split_sentences
+from rag.text import CJK_CHARS, has_cjk, split_sentences
 
 SUPPORT_THRESHOLD = 0.5
 DENSE_THRESHOLD = 0.45
 NO_ANSWER = "[NO_ANSWER]"
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LATIN_RUN = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
+_LATIN_RUN = re.compile(f"[^{CJK_CHARS}]+")
 _BRACKET = re.compile(r"\s?[\[【]([^\]】\n]{1,40})[\]】]")
 # [8] / [8, 9]: numbered-context markers. The context is labelled by unit, not numbered, so these name nothing
 # for sure (not Art. 8): they are dropped and the sentence is verified as uncited.
@@ -281,7 +281,7 @@ class SentenceVerifier:
         body = body.rstrip()
         m = _TRAILING_PUNCT.search(body)
         head, tail = (body[: m.start()], m.group(0)) if m else (body, "")
-        space = "" if self.language == "zh" or re.search(r"[\u4e00-\u9fff]$", head) else " "
+        space = "" if self.language == "zh" or has_cjk(head[-1:]) else " "
         return f"{head.rstrip()}{space}{self._marker(unit)}{tail}"
 
 
