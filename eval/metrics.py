@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import CJK_CHARS, detect_language, has_cjk
+from rag import CJK_CHARS, detect_language, has_cjk, split_sentences
 
 # --------------------------------------------------------------------------------------------------------------
 # Metric names
@@ -316,25 +316,18 @@ def _normalize_zh(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZSC").lower()
 
 
-def _has_han(text: str) -> bool:
-    return has_cjk(text)
-
-
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([。！？；，、：.!?;,:])")
 
 
 def split_answer_sentences(answer: str, language: str) -> list[str]:
     """Split an answer into sentences after removing citation markers.
 
-    Chinese splits after each of ``。！？；``; English splits after ``.``, ``!`` or ``?`` followed by whitespace.
-    Both also split on line breaks (lists). Whitespace is collapsed (and removed before punctuation, where a
-    marker stood); empty pieces are dropped.
+    Sentences and line breaks (lists) as the app splits them (`rag.split_sentences`). Whitespace is collapsed (and
+    removed before punctuation, where a marker stood); empty pieces are dropped.
     """
-    text = strip_citation_markers(answer)
-    pattern = r"(?<=[。！？；])|\n" if language == "zh" else r"(?<=[.!?])\s+|\n"
     out = []
-    for piece in re.split(pattern, text):
-        piece = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s+", " ", piece or "")).strip()
+    for piece in split_sentences(strip_citation_markers(answer), language):
+        piece = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s+", " ", piece)).strip()
         if piece:
             out.append(piece)
     return out
@@ -371,7 +364,7 @@ def key_point_found(answer: str, key_point: str, language: str) -> bool:
     back to a case-insensitive substring test.
     """
     text = strip_citation_markers(answer)
-    if language == "zh" or _has_han(key_point):
+    if language == "zh" or has_cjk(key_point):
         needle = _normalize_zh(key_point)
         return bool(needle) and needle in _normalize_zh(text)
     words = set(en_content_words(key_point))

@@ -22,7 +22,7 @@ _EXPORTS = {
     "rag.index": ["build_synthetic_store", "ingest"],
     "rag.llm": ["backend_label", "resolve_backend"],
     "rag.retrieval": ["SearchOutcome", "SearchResult"],
-    "rag.text": ["CJK_CHARS", "detect_language", "has_cjk"],
+    "rag.text": ["CJK_CHARS", "detect_language", "has_cjk", "split_sentences"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
@@ -34,7 +34,7 @@ __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "build_synthetic_store", "ingest",
     "backend_label", "resolve_backend",
     "SearchOutcome", "SearchResult",
-    "CJK_CHARS", "detect_language", "has_cjk",
+    "CJK_CHARS", "detect_language", "has_cjk", "split_sentences",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rag.index import build_synthetic_store, ingest
     from rag.llm import backend_label, resolve_backend
     from rag.retrieval import SearchOutcome, SearchResult
-    from rag.text import CJK_CHARS, detect_language, has_cjk
+    from rag.text import CJK_CHARS, detect_language, has_cjk, split_sentences
 
 
 def __getattr__(name: str) -> Any:
