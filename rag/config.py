@@ -69,6 +69,10 @@ class Settings:
     language: str = field(
         default="auto", metadata={"env": "POLICYQA_LANGUAGE", "help": "Answer language: auto, zh or en."}
     )
+    feedback_file: Path | None = field(
+        default=None,
+        metadata={"env": "POLICYQA_FEEDBACK", "help": "JSONL file of UI feedback (default: feedback.jsonl beside the store dir)."},
+    )
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (how CLI flags win over env vars)."""
