@@ -405,10 +405,14 @@ def _evaluation_tab(evaluator: Evaluator, L: str) -> None:
 
     def run_eval(backend: str, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, Any, Any, Any]:  # noqa: B008
         progress(0, desc=t("eval_running", L))
-        run = evaluator.run(backend)
+        try:
+            run = evaluator.run(backend)
+        except PolicyQAError as exc:  # a bad eval set, an unusable store: say so in the report area
+            return error_markdown(exc.message(L if L in ("zh", "en") else "en")), [], gr.skip(), gr.skip()
         report, plots = show(run)
         names = evaluator.runs()
-        return report, plots, gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=run.name)
+        previous = names[1] if len(names) > 1 else None  # compare the new run (B) with the one before (A)
+        return report, plots, gr.Dropdown(choices=names, value=previous), gr.Dropdown(choices=names, value=run.name)
 
     def load(name: str | None) -> tuple[Any, Any]:
         if not name:
@@ -420,15 +424,16 @@ def _evaluation_tab(evaluator: Evaluator, L: str) -> None:
 
     runs = evaluator.runs()
     with gr.Tab(t("tab_eval", L), id="evaluation", elem_id="pq-tab-eval"):
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_classes=["pq-wrap"]):
             eval_backend = gr.Dropdown(evaluator.backends(), value=evaluator.backends()[0], label=t("eval_backend", L),
-                                       elem_id="pq-eval-backend", scale=2)
-            run_button = gr.Button(t("eval_run", L), variant="primary", elem_id="pq-eval-run", scale=1)
-        with gr.Row(equal_height=True):
+                                       elem_id="pq-eval-backend", scale=2, min_width=140)
+            run_button = gr.Button(t("eval_run", L), variant="primary", elem_id="pq-eval-run", scale=1, min_width=100)
+        with gr.Row(equal_height=True, elem_classes=["pq-wrap"]):
             run_a = gr.Dropdown(runs, value=runs[1] if len(runs) > 1 else None, label=t("eval_run_a", L),
-                                elem_id="pq-eval-a", allow_custom_value=False)
-            run_b = gr.Dropdown(runs, value=runs[0] if runs else None, label=t("eval_run_b", L), elem_id="pq-eval-b")
-            compare_button = gr.Button(t("eval_compare_button", L), elem_id="pq-eval-compare")
+                                elem_id="pq-eval-a", min_width=140)
+            run_b = gr.Dropdown(runs, value=runs[0] if runs else None, label=t("eval_run_b", L), elem_id="pq-eval-b",
+                                min_width=140)
+            compare_button = gr.Button(t("eval_compare_button", L), elem_id="pq-eval-compare", min_width=100)
         report = gr.Markdown(t("eval_none", L) if not runs else "", elem_id="pq-eval-report")
         plots = gr.Gallery(label=t("eval_report", L), columns=3, height="auto", elem_id="pq-eval-plots")
         comparison = gr.Markdown(elem_id="pq-eval-comparison")

@@ -33,6 +33,7 @@ CSS = """
 .pq-msg-sources { display: none; margin-top: 8px; }
 .pq-msg-sources summary { cursor: pointer; font-weight: 600; font-size: .9rem; }
 #pq-send { white-space: nowrap; }
+.pq-wrap { flex-wrap: wrap !important; }
 #pq-sources-box { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 24px); overflow-y: auto; }
 .pq-src-group { display: none; }
 .pq-src-group.pq-current { display: block; }
@@ -98,6 +99,8 @@ CSS = """
   .pq-toc { position: static; max-height: 40vh; border-right: 0; }
   #pq-chat { height: calc(100vh - 300px) !important; }
   #pq-header h1 { font-size: 1.3rem; }
+  #pq-tabs .tab-container:not(.visually-hidden) { flex-wrap: wrap; height: auto !important; }
+  #pq-tabs [role="tab"] { padding-left: 8px !important; padding-right: 8px !important; }
 }
 """
 
@@ -130,14 +133,18 @@ HEAD = """
     var text = p.__text, ranges = [];
     (p.__cited || []).forEach(function (q) { var i = text.indexOf(q); if (q && i >= 0) ranges.push([i, i + q.length, 'pq-cited']); });
     (p.__hits || []).forEach(function (r) { ranges.push([r[0], r[1], 'pq-hit']); });
-    ranges.sort(function (a, b) { return a[0] - b[0]; });
-    var out = '', pos = 0;
-    ranges.forEach(function (r) {
-      if (r[0] < pos) return;
-      out += esc(text.slice(pos, r[0])) + '<mark class="' + r[2] + '">' + esc(text.slice(r[0], r[1])) + '</mark>';
-      pos = r[1];
-    });
-    p.innerHTML = out + esc(text.slice(pos));
+    // Cut the text at every range boundary; each piece is marked with the classes of the ranges covering it.
+    var cuts = [0, text.length];
+    ranges.forEach(function (r) { cuts.push(r[0], r[1]); });
+    cuts = cuts.filter(function (c, i, all) { return all.indexOf(c) === i; }).sort(function (a, b) { return a - b; });
+    var out = '';
+    for (var i = 0; i + 1 < cuts.length; i++) {
+      var a = cuts[i], b = cuts[i + 1], piece = esc(text.slice(a, b));
+      var cls = ranges.filter(function (r) { return r[0] <= a && b <= r[1]; }).map(function (r) { return r[2]; })
+        .filter(function (c, j, all) { return all.indexOf(c) === j; });
+      out += cls.length ? '<mark class="' + cls.join(' ') + '">' + piece + '</mark>' : piece;
+    }
+    p.innerHTML = out;
   }
   function docParagraphs() { return document.querySelectorAll('#pq-document .pq-doc-text p'); }
   function markCited(unit, quotes) {

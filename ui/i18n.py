@@ -58,7 +58,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "doc_search": ("在文件中搜索", "Search the document"),
     "doc_search_placeholder": ("输入关键词", "Type a word to find"),
     "doc_matches": ("处匹配", "matches"),
-    "back_to_chat": ("← 返回对话", "← Back to the conversation"),
+    "back_to_chat": ("返回对话", "Back to the conversation"),
     "feedback_thanks": ("已记录反馈，可补充说明：", "Feedback saved. Add a comment if you like:"),
     "feedback_comment": ("反馈说明（可选）", "Comment (optional)"),
     "feedback_submit": ("提交说明", "Submit comment"),

@@ -284,7 +284,7 @@ def document_html(doc: PolicyDocument, ui_language: str = "bi") -> str:
 def document_toolbar(ui_language: str = "bi") -> str:
     """Back to the conversation, and a search box over the full text (the page script does the searching)."""
     return (f'<div class="pq-doc-tools" id="pq-doc-tools"><a class="pq-back" id="pq-back" href="#pq-chat">'
-            f'{escape(t("back_to_chat", ui_language))}</a>'
+            f'← {escape(t("back_to_chat", ui_language))}</a>'
             f'<input type="search" id="pq-doc-search" aria-label="{escape(t("doc_search", ui_language))}" '
             f'placeholder="{escape(t("doc_search_placeholder", ui_language))}">'
             f'<span class="pq-doc-count" id="pq-doc-count" aria-live="polite"></span>'
