@@ -67,7 +67,7 @@ CSS = """
 .pq-doc mark.pq-hit-current { background: #60a5fa; }
 .pq-context { display: inline-block; margin-top: 8px; font-size: .82rem; }
 .pq-doc, .pq-sources { text-align: left; }
-.pq-doc-tools { position: sticky; top: 0; z-index: 5; display: flex; gap: 12px; align-items: center; flex-wrap: wrap;
+.pq-doc-tools { display: flex; gap: 12px; align-items: center; flex-wrap: wrap;
   padding: 8px 0; background: var(--background-fill-primary); border-bottom: 1px solid var(--border-color-primary); }
 .pq-doc-tools input { flex: 1 1 200px; min-width: 0; padding: 6px 10px; border-radius: 8px;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); color: var(--body-text-color); }
@@ -75,9 +75,11 @@ CSS = """
 .pq-doc-count { font-size: .85rem; color: var(--body-text-color-subdued); white-space: nowrap; }
 .pq-doc-head h2 { margin: 4px 0; font-size: 1.35rem; }
 .pq-doc-title-en { color: var(--body-text-color-subdued); font-style: italic; }
-.pq-doc-body { display: grid; grid-template-columns: minmax(240px, 330px) 1fr; gap: 24px; margin-top: 14px; }
-.pq-toc { position: sticky; top: 56px; align-self: start; max-height: 85vh; overflow-y: auto; font-size: .86rem;
-  border-right: 1px solid var(--border-color-primary); padding-right: 10px; }
+/* The table of contents and the text scroll on their own, so the toolbar (search, back) stays in view. */
+.pq-doc-body { display: grid; grid-template-columns: minmax(240px, 330px) 1fr; gap: 24px; margin-top: 14px;
+  height: calc(100vh - 260px); min-height: 360px; }
+.pq-toc { overflow-y: auto; font-size: .86rem; border-right: 1px solid var(--border-color-primary); padding-right: 10px; }
+.pq-doc-text { overflow-y: auto; padding-right: 8px; }
 .pq-toc-head { font-weight: 600; margin-bottom: 6px; }
 .pq-toc ol { list-style: none; padding-left: 0; margin: 0; }
 .pq-toc ol.pq-toc-articles { padding-left: 14px; margin-bottom: 6px; }
@@ -96,7 +98,10 @@ CSS = """
   .pq-en { border-left: 0; padding-left: 0; }
   #pq-sources-box { display: none !important; }
   .pq-msg-sources { display: block; }
-  .pq-toc { position: static; max-height: 40vh; border-right: 0; }
+  .pq-doc-body { height: auto; }
+  .pq-toc { max-height: 30vh; border-right: 0; }
+  .pq-doc-text { height: calc(100vh - 220px); }
+  #pq-send { white-space: normal; line-height: 1.2; }
   #pq-chat { height: calc(100vh - 300px) !important; }
   #pq-header h1 { font-size: 1.3rem; }
   #pq-tabs .tab-container:not(.visually-hidden) { flex-wrap: wrap; height: auto !important; }

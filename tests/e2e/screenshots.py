@@ -33,6 +33,15 @@ def _conversation(page: Any, questions: list[str], expect: str) -> None:
     page.wait_for_timeout(500)
 
 
+def _shot(page: Any, path: Path, *, top: bool = True) -> Path:
+    if top:
+        page.evaluate("window.scrollTo(0, 0)")  # the header in view; inner panels keep their own scroll
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    return path
+
+
 def take(out: Path) -> list[Path]:
     """Write ui-zh.png, ui-en.png, ui-document.png and ui-phone.png into `out`; return their paths."""
     from playwright.sync_api import sync_playwright
@@ -50,21 +59,19 @@ def take(out: Path) -> list[Path]:
             try:
                 page = _page(browser, url, 1440, 900)
                 _conversation(page, ZH, "[第")
-                written.append(out / "ui-zh.png")
-                page.screenshot(path=str(written[-1]))
+                written.append(_shot(page, out / "ui-zh.png"))
 
-                page.locator("#pq-sources .pq-current a.pq-context").first.click()
+                page.locator("#pq-turn-1 a.pq-cite").first.click()  # the first answer's sources, then its article
+                page.locator("#pq-grp-1 a.pq-context").first.click()
                 page.locator("#pq-document mark.pq-cited").first.wait_for()
                 page.wait_for_timeout(600)
-                written.append(out / "ui-document.png")
-                page.screenshot(path=str(written[-1]))
+                written.append(_shot(page, out / "ui-document.png"))
                 page.context.close()
 
                 page = _page(browser, url, 1440, 900)
                 page.locator("#pq-language").get_by_label("English").check()
                 _conversation(page, EN, "[Art.")
-                written.append(out / "ui-en.png")
-                page.screenshot(path=str(written[-1]))
+                written.append(_shot(page, out / "ui-en.png"))
                 page.context.close()
 
                 page = _page(browser, url, 390, 844)
@@ -73,8 +80,7 @@ def take(out: Path) -> list[Path]:
                 page.locator("#msrc-1-A8").wait_for()
                 page.wait_for_timeout(600)
                 page.locator("#pq-turn-1").scroll_into_view_if_needed()
-                written.append(out / "ui-phone.png")
-                page.screenshot(path=str(written[-1]))
+                written.append(_shot(page, out / "ui-phone.png", top=False))
                 page.context.close()
             finally:
                 browser.close()
