@@ -322,7 +322,8 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
         groups_state = gr.State([])
         feedback_state = gr.State(None)
         with gr.Row(elem_id="pq-header-row", equal_height=False):
-            doc_title = documents[0].title if documents else ""
+            doc_title = (documents[0].title_en if L == "en" and documents[0].title_en else documents[0].title) \
+                if documents else ""
             title = t("title", L) if L != "bi" else "政策问答 · PolicyQA"
             gr.HTML(
                 f'<div id="pq-header"><h1>{escape(title)}</h1><div class="pq-subtitle">{escape(doc_title)}<br>'

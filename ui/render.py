@@ -200,7 +200,7 @@ def sources_group(answer: Answer, turn: int, sections: SectionTitles | None = No
     if not answer.sources:
         msg = t("refused" if answer.refused else "no_sources", lang)
         return f'<section class="pq-src-group" id="pq-grp-{turn}"><div class="pq-empty"><p>{escape(msg)}</p></div></section>'
-    meta = [escape(answer.backend)]
+    meta = [escape(t(f"backend_{answer.backend}", lang) if answer.backend in ("extractive", "openai") else answer.backend)]
     if total := sum(answer.timings.values()):
         meta.append(f"{total / 1000:.2f} s")
     question = answer.question if len(answer.question) <= 60 else answer.question[:59] + "…"

@@ -392,6 +392,8 @@ def test_feedback_becomes_a_draft_eval_case(page: Any, app: App) -> None:
     records = [r for r in read_feedback(app.feedback_file) if r["question"] == "第八条讲了什么？"]
     assert records and records[-1]["rating"] == "helpful" and records[-1]["comment"] == "准确，引用正确"
     assert records[-1]["backend"] == "extractive" and "[第八条]" in records[-1]["answer"]
+    for line in app.feedback_file.read_text(encoding="utf-8").splitlines():  # every line one complete record
+        assert {"id", "time", "rating", "comment", "question", "answer", "citations", "backend"} <= set(json.loads(line))
     case = draft_cases(records)[-1]
     assert case["question"] == "第八条讲了什么？" and case["gold_units"][0] == "A8" and case["status"] == "draft"
 
@@ -421,26 +423,43 @@ def test_evaluation_tab_runs_shows_the_report_and_compares(page: Any, app: App) 
     expect(comparison).to_contain_text(names[1])
 
 
-def test_english_ui_speaks_one_language(browser: Any, store_dir: Path) -> None:
+# Our own chrome: header, tabs, buttons and labels of the chat column, sources, document tools, our aria-labels.
+CHROME_JS = """() => {
+  const out = [];
+  document.querySelectorAll('#pq-header-row, [role=tab], #pq-chat-col button:not([aria-label]), #pq-chat-col label, '
+    + '.pq-sources-head, .pq-actions, .pq-col-head, .pq-context, summary, .pq-doc-tools, .pq-toc-head, .pq-empty')
+    .forEach(e => out.push(e.innerText.trim()));
+  document.querySelectorAll('#pq-question textarea, #pq-doc-search').forEach(
+    e => out.push(e.getAttribute('aria-label') || '', e.getAttribute('placeholder') || ''));
+  return out.filter(x => x);
+}"""
+
+
+@pytest.mark.parametrize("ui_language,locale", [("en", "en-US"), ("zh", "zh-CN")])
+def test_the_ui_speaks_one_language(browser: Any, store_dir: Path, ui_language: str, locale: str) -> None:
+    """Labels, notices and aria-labels in the chosen language (Gradio's own strings follow the browser locale)."""
     from rag import load_settings
 
-    with serve_app(load_settings(env={}, store_dir=store_dir, backend="extractive"), ui_language="en",
-                   warm=False) as url:
-        page = open_page(browser, url, locale="en-US")  # Gradio's own strings (Clear, Like) follow the browser
+    settings = load_settings(env={}, store_dir=store_dir, backend="extractive")
+    with serve_app(settings, ui_language=ui_language, warm=False) as url:
+        page = open_page(browser, url, locale=locale)
         try:
-            ask(page, "How will Guangdong build modern industrial clusters?", expect="[Art.")
+            question = "How will Guangdong build modern industrial clusters?" if ui_language == "en" else "第八条讲了什么？"
+            ask(page, question, expect="[Art." if ui_language == "en" else "[第八条]")
             answered(page, 1)
-            chrome = page.evaluate("""() => {
-              const out = [];
-              document.querySelectorAll('button, label, [role=tab], #pq-backend, .pq-sources-head, .pq-actions, '
-                + '.pq-col-head, .pq-context, summary, .pq-subtitle br ~ *').forEach(e => out.push(e.innerText));
-              document.querySelectorAll('[aria-label], [placeholder]').forEach(
-                e => out.push(e.getAttribute('aria-label') || '', e.getAttribute('placeholder') || ''));
-              return out;
-            }""")
-            mixed = [c for c in chrome if CJK.search(c) and c != "中文" and not c.startswith(("bot's message", "user's message"))]
+            name = "Question" if ui_language == "en" else "问题"
+            assert page.get_by_role("textbox", name=name).count() == 1  # announced by a name, not as "Textbox"
+            chrome = page.evaluate(CHROME_JS)
+            page.get_by_role("tab", name="Document" if ui_language == "en" else "原文").click()
+            chrome += page.evaluate(CHROME_JS)
+            subtitle = page.locator(".pq-subtitle").inner_text().splitlines()[-1]
+            if ui_language == "en":
+                mixed = [c for c in chrome if CJK.search(c) and c != "中文"]
+            else:
+                allowed = {"English", "Markdown", "Word", "API", "PolicyQA"}
+                mixed = [c for c in chrome if set(re.findall(r"[A-Za-z]{3,}", c)) - allowed]
+                assert not re.search(r"[A-Za-z]{3,}", subtitle)
             assert not mixed, mixed
-            assert page.get_by_role("textbox", name="Question").count() == 1  # announced by name, not "Textbox"
         finally:
             page.context.close()
 
@@ -520,10 +539,9 @@ def test_answer_streams_into_the_chat(page: Any, monkeypatch: pytest.MonkeyPatch
     page.locator(f"{BOT} a.pq-cite").last.wait_for()
 
 
-def test_feedback_file_is_jsonl(app: App) -> None:
-    """Runs last in this module: every line the UI wrote is one JSON object with the documented fields."""
-    if not app.feedback_file.exists():
-        pytest.fail("no feedback was written by the feedback test", pytrace=False)
-    for line in app.feedback_file.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        assert {"id", "time", "rating", "comment", "question", "answer", "citations", "backend"} <= set(record)
+def test_an_example_question_is_asked_when_clicked(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#pq-chat").get_by_role("button", name=re.compile("第八条讲了什么")).click()
+    expect(page.locator(USER)).to_have_count(1)
+    expect(answered(page, 1)).to_contain_text("[第八条]")
