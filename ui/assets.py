@@ -4,6 +4,8 @@ from __future__ import annotations
 
 CSS = """
 .gradio-container { max-width: 1480px !important; margin: 0 auto !important; }
+/* Gradio hides the container's overflow, which turns off position: sticky below it; clip keeps it working. */
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }
 #pq-header-row { align-items: center; flex-wrap: wrap; gap: 8px 16px; }
 #pq-header { padding: 4px 2px 0; min-width: 0; }
 #pq-header h1 { margin: 0; font-size: 1.55rem; }
@@ -32,9 +34,9 @@ CSS = """
 .pq-actions a.pq-done::after { content: " ✓"; }
 .pq-msg-sources { display: none; margin-top: 8px; }
 .pq-msg-sources summary { cursor: pointer; font-weight: 600; font-size: .9rem; }
-#pq-send { white-space: nowrap; }
+#pq-send { white-space: normal; line-height: 1.2; }
 .pq-wrap { flex-wrap: wrap !important; }
-#pq-sources-box { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 24px); overflow-y: auto; }
+#pq-sources-box { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 120px); overflow-y: auto; }
 .pq-src-group { display: none; }
 .pq-src-group.pq-current { display: block; }
 .pq-src-question { font-size: .85rem; color: var(--body-text-color-subdued); margin: -4px 0 10px; }
@@ -101,7 +103,6 @@ CSS = """
   .pq-doc-body { height: auto; }
   .pq-toc { max-height: 30vh; border-right: 0; }
   .pq-doc-text { height: calc(100vh - 220px); }
-  #pq-send { white-space: normal; line-height: 1.2; }
   #pq-chat { height: calc(100vh - 300px) !important; }
   #pq-header h1 { font-size: 1.3rem; }
   #pq-tabs .tab-container:not(.visually-hidden) { flex-wrap: wrap; height: auto !important; }

@@ -328,6 +328,11 @@ def test_no_overlaps_and_sources_follow_the_answer(browser: Any, app_url: str, w
             expect(page.locator("#pq-sources-box #src-1-A8")).to_be_visible()
             expect(page.locator("#pq-question")).to_be_in_viewport()
             expect(msg.locator("details.pq-msg-sources")).to_be_hidden()
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # sources stay put (sticky)
+            page.wait_for_timeout(200)
+            panel = page.locator("#pq-sources-box").bounding_box()
+            assert panel["y"] >= 0 and panel["y"] + panel["height"] <= height, panel
+            expect(page.locator("#pq-question")).to_be_in_viewport()
     finally:
         page.context.close()
 
