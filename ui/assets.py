@@ -69,6 +69,9 @@ CSS = """
 .pq-doc mark.pq-hit-current { background: #60a5fa; }
 .pq-context { display: inline-block; margin-top: 8px; font-size: .82rem; }
 .pq-doc, .pq-sources { text-align: left; }
+.pq-doc[hidden] { display: none !important; }
+#pq-doc-switch { max-width: 320px; padding: 6px 8px; border-radius: 8px; border: 1px solid var(--border-color-primary);
+  background: var(--background-fill-primary); color: var(--body-text-color); }
 .pq-doc-tools { display: flex; gap: 12px; align-items: center; flex-wrap: wrap;
   padding: 8px 0; background: var(--background-fill-primary); border-bottom: 1px solid var(--border-color-primary); }
 .pq-doc-tools input { flex: 1 1 200px; min-width: 0; padding: 6px 10px; border-radius: 8px;
@@ -152,9 +155,19 @@ HEAD = """
     }
     p.innerHTML = out;
   }
-  function docParagraphs() { return document.querySelectorAll('#pq-document .pq-doc-text p'); }
+  function docParagraphs(shownOnly) {
+    return document.querySelectorAll('#pq-document .pq-doc' + (shownOnly ? ':not([hidden])' : '') + ' .pq-doc-text p');
+  }
+  // Several documents: one shown at a time (unit ids repeat across documents, so look inside the shown one).
+  function showDoc(key) {
+    document.querySelectorAll('#pq-document .pq-doc').forEach(function (d) { d.hidden = d.id !== 'pq-doc-' + key; });
+    var sel = document.getElementById('pq-doc-switch');
+    if (sel) sel.value = key;
+    var box = document.getElementById('pq-doc-search');
+    if (box && box.value) search(box.value);
+  }
   function markCited(unit, quotes) {
-    docParagraphs().forEach(function (p) { if (p.__cited && p.__cited.length) { p.__cited = []; paint(p); } });
+    docParagraphs(false).forEach(function (p) { if (p.__cited && p.__cited.length) { p.__cited = []; paint(p); } });
     unit.querySelectorAll('p').forEach(function (p) {
       var t = p.__text === undefined ? p.textContent : p.__text;
       p.__cited = quotes.filter(function (q) { return q && t.indexOf(q) >= 0; });
@@ -164,7 +177,8 @@ HEAD = """
   var hitIndex = -1;
   function search(term) {
     var n = 0, needle = term.trim().toLowerCase();
-    docParagraphs().forEach(function (p) {
+    docParagraphs(false).forEach(function (p) { if (p.__hits && p.__hits.length) { p.__hits = []; paint(p); } });
+    docParagraphs(true).forEach(function (p) {
       var t = (p.__text === undefined ? p.textContent : p.__text), low = t.toLowerCase(), hits = [];
       if (needle) { for (var i = low.indexOf(needle); i >= 0; i = low.indexOf(needle, i + needle.length)) { hits.push([i, i + needle.length]); } }
       if (hits.length || (p.__hits && p.__hits.length)) { p.__hits = hits; paint(p); }
@@ -185,6 +199,13 @@ HEAD = """
   }
   var fromTurn = null;
   document.addEventListener('click', function (e) {
+    var toc = e.target.closest && e.target.closest('.pq-toc a');
+    if (toc) {  // within the document's own panel, never the first document that has the same unit id
+      e.preventDefault();
+      var doc = toc.closest('.pq-doc'), unit = doc && doc.querySelector('[id="' + toc.getAttribute('href').slice(1) + '"]');
+      if (unit) { unit.scrollIntoView({block: 'start'}); flash(unit); }
+      return;
+    }
     var a = e.target.closest && e.target.closest('a.pq-cite, a.pq-context, a.pq-copy, a.pq-back');
     if (!a) return;
     e.preventDefault();
@@ -227,16 +248,21 @@ HEAD = """
     var quotes = card ? Array.prototype.map.call(card.querySelectorAll('.pq-text mark'), function (x) { return x.textContent; }) : [];
     var tm = card ? /^m?src-(\\d+)-/.exec(card.id) : null;
     fromTurn = tm ? tm[1] : null;
-    var doc = tab(cfg('doc-tab'));
-    if (doc) doc.click();
+    var docTab = tab(cfg('doc-tab'));
+    if (docTab) docTab.click();
+    var km = card ? /(?:^| )pq-in-([0-9a-f]+)/.exec(card.className) : null;
+    if (km && document.getElementById('pq-doc-' + km[1])) showDoc(km[1]);
     var id = a.getAttribute('href').slice(1);
-    when(function () { return document.getElementById(id); }, function (el) {
+    when(function () {
+      return document.querySelector('#pq-document .pq-doc:not([hidden]) [id="' + id + '"]') || document.getElementById(id);
+    }, function (el) {
       markCited(el, quotes);
       el.scrollIntoView({block: 'start'});
       flash(el);
     });
   }, true);
   document.addEventListener('input', function (e) { if (e.target && e.target.id === 'pq-doc-search') search(e.target.value); });
+  document.addEventListener('change', function (e) { if (e.target && e.target.id === 'pq-doc-switch') showDoc(e.target.value); });
   document.addEventListener('keydown', function (e) {
     if (e.target && e.target.id === 'pq-doc-search' && e.key === 'Enter') { e.preventDefault(); next(); }
   });

@@ -7,6 +7,7 @@ is emitted raw.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -32,6 +33,11 @@ class CitationTarget(NamedTuple):
 def anchor_id(unit_id: str, prefix: str = "src") -> str:
     """The HTML id of a unit's card (`src-A8`) or of its place in the full text (`doc-A8`)."""
     return f"{prefix}-{re.sub(r'[^A-Za-z0-9_-]', '_', unit_id)}"
+
+
+def doc_key(doc_id: str) -> str:
+    """A short HTML-safe key for a document id (ids may be Chinese): names its panel in the Document tab."""
+    return hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:10]
 
 
 # -- answer text ------------------------------------------------------------------------------------------
@@ -175,7 +181,7 @@ def source_card(source: Source, language: str, sections: SectionTitles | None = 
     lang = notice_language(ui_language, language)
     title_en = u.title_en if u.title_en and u.title_en != u.title else ""
     return (
-        f'<article class="pq-card" id="{card_id(turn, u.unit_id, inline=inline)}">'
+        f'<article class="pq-card pq-in-{doc_key(u.doc_id)}" id="{card_id(turn, u.unit_id, inline=inline)}">'
         f'<header class="pq-card-head">'
         f'<span class="pq-badge">{escape(u.label_zh)}</span><span class="pq-badge pq-badge-en">{escape(u.label_en)}</span>'
         f'<div class="pq-card-title" lang="zh">{escape(u.title)}</div>'
@@ -259,8 +265,9 @@ def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n+", text) if p.strip())
 
 
-def document_html(doc: PolicyDocument, ui_language: str = "bi") -> str:
-    """Table of contents and the full text, Chinese beside English, each unit anchored as `doc-<unit id>`."""
+def document_html(doc: PolicyDocument, ui_language: str = "bi", *, hidden: bool = False) -> str:
+    """Table of contents and the full text, Chinese beside English, each unit anchored as `doc-<unit id>`
+    (unit ids repeat across documents: the page script looks them up inside the document's own panel)."""
     meta = " · ".join(escape(x) for x in (doc.date, doc.source) if x)
     units = []
     for u in doc.units:
@@ -274,17 +281,25 @@ def document_html(doc: PolicyDocument, ui_language: str = "bi") -> str:
             "</section>"
         )
     return (
-        f'<div class="pq-doc"><header class="pq-doc-head"><h2 lang="zh">{escape(doc.title)}</h2>'
+        f'<div class="pq-doc" id="pq-doc-{doc_key(doc.doc_id)}"{" hidden" if hidden else ""}><header class="pq-doc-head"><h2 lang="zh">{escape(doc.title)}</h2>'
         + (f'<div class="pq-doc-title-en" lang="en">{escape(doc.title_en)}</div>' if doc.title_en else "")
         + f'<div class="pq-meta">{meta}</div></header>'
         f'<div class="pq-doc-body">{_toc(doc, ui_language)}<div class="pq-doc-text">{"".join(units)}</div></div></div>'
     )
 
 
-def document_toolbar(ui_language: str = "bi") -> str:
-    """Back to the conversation, and a search box over the full text (the page script does the searching)."""
+def document_switcher(documents: Sequence[PolicyDocument], ui_language: str = "bi") -> str:
+    """A select of the documents (only with more than one); the page script shows the chosen one."""
+    if len(documents) < 2:
+        return ""
+    options = "".join(f'<option value="{doc_key(d.doc_id)}">{escape(d.title)}</option>' for d in documents)
+    return f'<select id="pq-doc-switch" aria-label="{escape(t("document", ui_language))}">{options}</select>'
+
+
+def document_toolbar(ui_language: str = "bi", documents: Sequence[PolicyDocument] = ()) -> str:
+    """Back to the conversation, the document switcher, and a search box over the shown document's text."""
     return (f'<div class="pq-doc-tools" id="pq-doc-tools"><a class="pq-back" id="pq-back" href="#pq-chat">'
-            f'← {escape(t("back_to_chat", ui_language))}</a>'
+            f'← {escape(t("back_to_chat", ui_language))}</a>{document_switcher(documents, ui_language)}'
             f'<input type="search" id="pq-doc-search" aria-label="{escape(t("doc_search", ui_language))}" '
             f'placeholder="{escape(t("doc_search_placeholder", ui_language))}">'
             f'<span class="pq-doc-count" id="pq-doc-count" aria-live="polite"></span>'
@@ -295,7 +310,8 @@ def documents_html(documents: Sequence[PolicyDocument], ui_language: str = "bi")
     """The Document tab: toolbar, then each document with its table of contents."""
     if not documents:
         return f'<div class="pq-empty"><p>{escape(t("no_document", ui_language))}</p></div>'
-    return document_toolbar(ui_language) + "".join(document_html(d, ui_language) for d in documents)
+    return document_toolbar(ui_language, documents) + "".join(
+        document_html(d, ui_language, hidden=n > 0) for n, d in enumerate(documents))
 
 
 # -- the API payload --------------------------------------------------------------------------------------

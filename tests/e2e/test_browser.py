@@ -550,3 +550,44 @@ def test_an_example_question_is_asked_when_clicked(page: Any) -> None:
     page.locator("#pq-chat").get_by_role("button", name=re.compile("第八条讲了什么")).click()
     expect(page.locator(USER)).to_have_count(1)
     expect(answered(page, 1)).to_contain_text("[第八条]")
+
+
+def test_document_switcher_with_two_documents(browser: Any, store_dir: Path, tmp_path: Path) -> None:
+    """With several documents one is shown at a time; search, the contents and "read in context" stay inside it."""
+    import shutil
+
+    from playwright.sync_api import expect
+
+    from rag import load_settings
+    from tests.conftest import DATA
+
+    second = tmp_path / "second-copy.zh.txt"  # a second document (same text, its own id, no translation)
+    shutil.copy(DATA, second)
+    settings = load_settings(env={}, store_dir=store_dir, backend="extractive", data_files=(DATA, second))
+    with serve_app(settings, warm=False) as url:
+        page = open_page(browser, url)
+        try:
+            page.get_by_role("tab", name="原文 · Document").click()
+            docs = page.locator("#pq-document .pq-doc")
+            expect(docs).to_have_count(2)
+            expect(docs.nth(0)).to_be_visible()
+            expect(docs.nth(1)).to_be_hidden()
+            switch = page.locator("#pq-doc-switch")
+            expect(switch.locator("option")).to_have_count(2)
+            switch.select_option(index=1)
+            expect(docs.nth(0)).to_be_hidden()
+            expect(docs.nth(1)).to_be_visible()
+            page.locator("#pq-doc-search").fill("产业集群")
+            expect(docs.nth(1).locator("mark.pq-hit").first).to_be_visible()
+            expect(docs.nth(0).locator("mark.pq-hit")).to_have_count(0)  # only the shown document is searched
+            docs.nth(1).locator(".pq-toc a[href='#doc-A20']").click()
+            expect(docs.nth(1).locator("[id='doc-A20']")).to_be_in_viewport()
+            page.locator("#pq-back").click()
+            ask(page, "第八条讲了什么？", expect="[第八条]")
+            answered(page, 1)
+            page.locator("#pq-sources #src-1-A8 a.pq-context").click()
+            expect(docs.nth(0)).to_be_visible()  # the cited document is shown again, the sentence marked in it
+            expect(docs.nth(0).locator("[id='doc-A8'] mark.pq-cited").first).to_be_in_viewport()
+            expect(switch).to_have_value(docs.nth(0).get_attribute("id").removeprefix("pq-doc-"))
+        finally:
+            page.context.close()

@@ -113,3 +113,14 @@ def test_docx_export_reads_back_with_its_citations(doc, tmp_path: Path) -> None:
     assert rows[1][1] == "[第八条] 建设现代化产业集群"
     assert rows[1][2].startswith("推动20个战略性产业集群发展")
     assert [c.text for c in read.tables[1].rows[1].cells][1] == "[Art. 8] 建设现代化产业集群 †"
+
+
+def test_document_switcher_only_with_several_documents(doc) -> None:
+    from rag.document import parse_policy_text
+    from ui.render import doc_key, documents_html
+
+    other = parse_policy_text(DATA.read_text(encoding="utf-8"), "other-doc")
+    assert "pq-doc-switch" not in documents_html([doc])
+    html = documents_html([doc, other], "en")
+    assert html.count("<option ") == 2 and 'aria-label="Document"' in html
+    assert f'id="pq-doc-{doc_key(doc.doc_id)}">' in html and f'id="pq-doc-{doc_key("other-doc")}" hidden>' in html
