@@ -167,11 +167,14 @@ def history_messages(turns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]
     return out
 
 
-def _export_files(turns: Sequence[Mapping[str, Any]], doc_titles: Mapping[str, str], ui_language: str) -> tuple[Any, Any]:
-    """Fresh Markdown and .docx exports of the conversation for the two download buttons (disabled when empty)."""
-    if not turns:
+def _export_files(turns: Sequence[Mapping[str, Any]], doc_titles: Mapping[str, str], ui_language: str,
+                  folder: Path | None = None) -> tuple[Any, Any]:
+    """Fresh Markdown and .docx exports of the conversation for the two download buttons (disabled when empty).
+
+    `folder` is the session's own export folder (rewritten each time; Gradio serves a copy from its cache)."""
+    if not turns or folder is None:
         return gr.DownloadButton(value=None, interactive=False), gr.DownloadButton(value=None, interactive=False)
-    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+    folder.mkdir(parents=True, exist_ok=True)
     md = folder / "policyqa-conversation.md"
     md.write_text(conversation_markdown(turns, doc_titles, ui_language), encoding="utf-8")
     docx = conversation_docx(turns, folder / "policyqa-conversation.docx", doc_titles, ui_language)
@@ -205,10 +208,17 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
     doc_titles = {d.doc_id: d.title for d in documents}
     default_k = max(1, min(10, settings.top_k))
     feedback_file = feedback_path(settings)
+    export_root = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+
+    def export_folder(request: gr.Request | None) -> Path:
+        """One export folder per browser session."""
+        session = getattr(request, "session_hash", None) or "api"
+        return export_root / "".join(ch for ch in str(session) if ch.isalnum())[:64]
     backends = available_backends(settings)
 
     def respond(message: str, chat: list[Any] | None, turns: list[dict[str, Any]] | None,
-                groups: list[str] | None, language: str, backend: str, k: float) -> Iterator[tuple[Any, ...]]:
+                groups: list[str] | None, language: str, backend: str, k: float,
+                request: gr.Request = None) -> Iterator[tuple[Any, ...]]:  # type: ignore[assignment]
         """Stream one answer into the chat; errors become an assistant message; the answer keeps its own sources."""
         question = message or ""
         chat, turns, groups = list(chat or []), list(turns or []), list(groups or [])
@@ -249,7 +259,8 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
                     "content": message_html(final, turn_no, answer_markdown_text(record), L, sections)}
         turns.append(record)
         groups.append(sources_group(final, turn_no, sections, L))
-        yield (chat, turns, groups, sources_html(groups, L), skip, *_export_files(turns, doc_titles, L))
+        yield (chat, turns, groups, sources_html(groups, L), skip,
+               *_export_files(turns, doc_titles, L, export_folder(request)))
 
     def new_conversation() -> tuple[Any, ...]:
         return [], [], [], sources_html((), L), "", *_export_files([], doc_titles, L), gr.Column(visible=False)
@@ -262,21 +273,24 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
         return chat[: int(last.get("chat_start", 0))], turns[:-1], groups[:-1], str(last["question"])
 
     def regenerate(chat: list[Any] | None, turns: list[dict[str, Any]] | None, groups: list[str] | None,
-                   language: str, backend: str, k: float) -> Iterator[tuple[Any, ...]]:
+                   language: str, backend: str, k: float,
+                   request: gr.Request = None) -> Iterator[tuple[Any, ...]]:  # type: ignore[assignment]
         """Answer the last question again (e.g. after changing the backend or k)."""
         chat, turns, groups, question = _drop_last(list(chat or []), list(turns or []), list(groups or []))
         if not question:
             return
-        yield chat, turns, groups, sources_html(groups, L), gr.skip(), *_export_files(turns, doc_titles, L)
-        yield from respond(question, chat, turns, groups, language, backend, k)
+        yield (chat, turns, groups, sources_html(groups, L), gr.skip(),
+               *_export_files(turns, doc_titles, L, export_folder(request)))
+        yield from respond(question, chat, turns, groups, language, backend, k, request)
 
-    def edit_last(chat: list[Any] | None, turns: list[dict[str, Any]] | None,
-                  groups: list[str] | None) -> tuple[Any, ...]:
+    def edit_last(chat: list[Any] | None, turns: list[dict[str, Any]] | None, groups: list[str] | None,
+                  request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
         """Take the last exchange back and put its question in the box to edit and resend."""
         chat, turns, groups, question = _drop_last(list(chat or []), list(turns or []), list(groups or []))
         if not question:
             return (gr.skip(),) * 7
-        return chat, turns, groups, sources_html(groups, L), question, *_export_files(turns, doc_titles, L)
+        return (chat, turns, groups, sources_html(groups, L), question,
+                *_export_files(turns, doc_titles, L, export_folder(request)))
 
     def on_feedback(turns: list[dict[str, Any]] | None, data: gr.LikeData) -> tuple[Any, Any, Any]:
         """Store a thumbs up/down on an answer; offer a comment box for the same record."""
