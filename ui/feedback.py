@@ -22,7 +22,7 @@ _lock = threading.Lock()
 def feedback_path(settings: Settings) -> Path:
     """The configured feedback file, else feedback.jsonl beside the store directory."""
     configured = getattr(settings, "feedback_file", None)
-    return Path(configured) if configured else Path(settings.store_dir).parent / "feedback.jsonl"
+    return Path(configured).expanduser() if configured else Path(settings.store_dir).parent / "feedback.jsonl"
 
 
 def feedback_record(turn: Mapping[str, Any], rating: str, comment: str = "", record_id: str | None = None) -> dict[str, Any]:
