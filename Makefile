@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := chromium fonts-noto-cjk
 
-.PHONY: run test install system-deps lint unit integration e2e eval bench clean
+.PHONY: run test install system-deps lint unit integration e2e eval bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ eval: install
 	$(VENV)/bin/policyqa ingest -q
 	$(VENV)/bin/policyqa eval --retrieval
 	$(VENV)/bin/policyqa eval --backend extractive --check
+
+## README screenshots (docs/ui-*.png) from the offline app in Debian's chromium; `make test` never writes them.
+screenshots: install system-deps
+	$(PY) -m tests.e2e.screenshots docs
 
 bench: install
 	$(VENV)/bin/policyqa bench

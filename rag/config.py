@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     context_tokens: int = _env("POLICYQA_CONTEXT_TOKENS", "Token budget of the retrieved context.",
                                default=3000, ge=200, le=200_000)
     # Web UI and logging.
+    feedback_file: Path | None = _env("POLICYQA_FEEDBACK", "Where answer feedback from the UI is stored (JSONL); "
+                                      "default: feedback.jsonl beside the store.", default=None)
     ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
@@ -119,12 +121,12 @@ class Settings(BaseSettings):
                 raise ValueError("no file given")
         return value
 
-    @field_validator("data_files", "store_dir", mode="after")
+    @field_validator("data_files", "store_dir", "feedback_file", mode="after")
     @classmethod
     def _expand(cls, value: Any) -> Any:
         if isinstance(value, tuple):
             return tuple(p.expanduser() for p in value)
-        return value.expanduser()
+        return value.expanduser() if value is not None else None
 
     @field_validator("log_level", mode="before")
     @classmethod

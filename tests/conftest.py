@@ -59,11 +59,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(settings) -> Iterator[str]:
-    """Build the Gradio app for `settings`, serve it on a free loopback port, yield its URL, close it."""
+def serve_app(settings, **app_options) -> Iterator[str]:
+    """Build the Gradio app for `settings` (and build_app options), serve it on a free loopback port, yield its URL."""
     from ui.app import build_app, launch_options
 
-    demo = build_app(settings)
+    demo = build_app(settings, **app_options)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
                             **launch_options())
     try:
