@@ -3,6 +3,7 @@
     policyqa eval --retrieval [--set FILE] [--check]     hit@1/hit@3/MRR per language, hybrid vs dense vs BM25
     policyqa eval [--backend B] [--set FILE] [--split tune|test] [--out DIR] [--judge openai] [--check]
     policyqa eval --compare RUN_A RUN_B [--out DIR]      run names under the reports dir, or paths
+    policyqa eval --from-feedback OUT.jsonl             the UI's feedback as draft cases, for review
 
 The answer eval runs both splits of the set and prints `tune` and `test` side by side; the gates score only the
 `test` cases (every case, for a set without splits).
@@ -147,6 +148,15 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Entry point of `policyqa eval` (see the module docstring)."""
+    if args.from_feedback:
+        from eval.feedback import write_draft_cases
+
+        if not settings.feedback_path.is_file():
+            raise InputError(f"no feedback yet at {settings.feedback_path}", f"{settings.feedback_path} 尚无反馈")
+        n = write_draft_cases(settings.feedback_path, args.from_feedback)
+        print(f"{n} draft case(s) from {settings.feedback_path} written to {args.from_feedback}: review them, set "
+              f"gold units and a split, then move them into the eval set")
+        return 0
     if args.compare:
         reports = args.out or default_reports_dir()
         run_a, run_b = (_resolve_run(str(name), reports) for name in args.compare)

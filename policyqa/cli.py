@@ -15,6 +15,7 @@ from pathlib import Path
 import eval.commands
 import rag.cli
 import ui.cli
+import ui.evaluation
 from rag.config import Settings, describe_settings, load_settings
 from rag.errors import PolicyQAError
 from rag.text import detect_language
@@ -26,7 +27,7 @@ EPILOG = "environment variables (flags win over them; a .env file in the working
 )
 #: argparse destinations that are Settings fields (a flag left unset keeps the env/default value).
 _SETTING_FLAGS = ("store_dir", "chroma_host", "chroma_port", "collection", "backend", "language", "openai_model",
-                  "openai_base_url", "top_k", "ui_host", "ui_port")
+                  "openai_base_url", "top_k", "ui_host", "ui_port", "ui_language")
 
 
 def _shared_options() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
@@ -54,9 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     store, llm = _shared_options()
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rag.cli.register(sub, store=store, llm=llm)
-    ui.cli.register(sub, store=store, llm=llm)
+    ui.cli.register(sub, store=store, llm=llm, make_evaluator=_evaluator)
     eval.commands.register(sub, store=store, llm=llm)
     return parser
+
+
+def _evaluator(settings: Settings) -> ui.evaluation.Evaluator:
+    """The UI's Evaluation tab runs eval's runner: wired here, since ui and eval never import each other."""
+    from eval.api import EvalService
+    from eval.cli import default_reports_dir
+
+    return EvalService(settings, default_reports_dir())
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

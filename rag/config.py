@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # Web UI and logging.
     feedback_file: Path | None = _env("POLICYQA_FEEDBACK", "Where answer feedback from the UI is stored (JSONL); "
                                       "default: feedback.jsonl beside the store.", default=None)
+    ui_language: Literal["bi", "zh", "en"] = _env(
+        "POLICYQA_UI_LANGUAGE", "Language of the web UI's labels: bi (Chinese + English), zh or en.", default="bi")
     ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
@@ -140,6 +142,11 @@ class Settings(BaseSettings):
     @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
+
+    @property
+    def feedback_path(self) -> Path:
+        """Where UI feedback goes: POLICYQA_FEEDBACK, else feedback.jsonl beside the store directory."""
+        return self.feedback_file or self.store_dir.parent / "feedback.jsonl"
 
     @property
     def api_key(self) -> str | None:

@@ -9,7 +9,6 @@ sources; the page script (ui.assets) shows the ones of the answer whose citation
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,7 +25,6 @@ from rag import (
     PolicyQAError,
     Settings,
     TextDelta,
-    backend_label,
     detect_language,
     get_retriever,
     list_documents,
@@ -37,7 +35,7 @@ from rag import (
 from ui.assets import CSS, HEAD
 from ui.evaluation import EvalRun, Evaluator
 from ui.export import answer_markdown_text, conversation_docx, conversation_markdown, turn_record
-from ui.feedback import append_feedback, feedback_path, feedback_record
+from ui.feedback import append_feedback, feedback_record
 from ui.i18n import UI_LANGUAGES, t
 from ui.render import (
     SectionTitles,
@@ -204,7 +202,7 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
     sections: SectionTitles = section_titles(documents)
     doc_titles = {d.doc_id: d.title for d in documents}
     default_k = max(1, min(10, settings.top_k))
-    feedback_file = feedback_path(settings)
+    feedback_file = settings.feedback_path
     export_root = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
 
     def export_folder(request: gr.Request | None) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rag import PolicyQAError, Settings, SettingsError, backend_label
+from ui.evaluation import Evaluator
 
 
 class RateLimitedAuth:
@@ -60,14 +61,16 @@ def parse_auth(auth: str | None) -> RateLimitedAuth | None:
     return RateLimitedAuth(user, password)
 
 
-def cmd_ui(args: argparse.Namespace, settings: Settings, **app_options: Any) -> int:
+def cmd_ui(args: argparse.Namespace, settings: Settings,
+           make_evaluator: Callable[[Settings], Evaluator] | None = None) -> int:
     """Warm up, print where it listens and which backend answers, then serve until Ctrl-C."""
     from ui.app import build_app, launch_options
 
     auth = parse_auth(args.auth)
     host, port = settings.ui_host, settings.ui_port
     print(f"policyqa ui: loading the index ({backend_label(settings)}) …", flush=True)
-    demo = build_app(settings, **app_options)
+    demo = build_app(settings, ui_language=settings.ui_language,
+                     evaluator=make_evaluator(settings) if make_evaluator else None)
     try:
         _, local_url, share_url = demo.launch(
             server_name=host, server_port=port, auth=auth, share=bool(args.share),
@@ -89,13 +92,16 @@ def cmd_ui(args: argparse.Namespace, settings: Settings, **app_options: Any) -> 
 
 
 def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.ArgumentParser,
-             **app_options: Any) -> None:
-    """Add `ui`; `app_options` are passed to `build_app` (what the composition root injects)."""
+             make_evaluator: Callable[[Settings], Evaluator] | None = None) -> None:
+    """Add `ui`; `make_evaluator` (injected by the composition root: ui never imports eval) backs the
+    Evaluation tab."""
     p = sub.add_parser("ui", parents=[store, llm], help="start the Gradio web UI",
                        description="Serve the chat UI (loopback by default). Failed logins with --auth are "
                                    "rate-limited per user name.")
     p.add_argument("--host", dest="ui_host", default=None, help="bind address ($POLICYQA_UI_HOST, default 127.0.0.1)")
     p.add_argument("--port", dest="ui_port", type=int, default=None, help="port ($POLICYQA_UI_PORT, default 7860)")
     p.add_argument("--auth", default=None, help="basic auth as USER:PASSWORD")
+    p.add_argument("--ui-language", choices=["bi", "zh", "en"], default=None,
+                   help="language of the labels ($POLICYQA_UI_LANGUAGE, default bi: Chinese + English)")
     p.add_argument("--share", action="store_true", help="create a public Gradio share link (needs internet)")
-    p.set_defaults(func=lambda args, settings: cmd_ui(args, settings, **app_options))
+    p.set_defaults(func=lambda args, settings: cmd_ui(args, settings, make_evaluator))

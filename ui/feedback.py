@@ -14,14 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag import Settings
-
 _lock = threading.Lock()
-
-
-def feedback_path(settings: Settings) -> Path:
-    """The configured feedback file, else feedback.jsonl beside the store directory."""
-    return settings.feedback_file or settings.store_dir.parent / "feedback.jsonl"
 
 
 def feedback_record(turn: Mapping[str, Any], rating: str, comment: str = "", record_id: str | None = None) -> dict[str, Any]:
