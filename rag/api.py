@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -10,11 +11,11 @@ from rag.answer_types import Answer, AnswerEvent, Final
 from rag.chain import AnswerChain, run_chain
 from rag.config import Settings, load_settings
 from rag.document import PolicyDocument, parse_policy_document
-from rag.errors import StoreError
 from rag.question import prepare_question
 from rag.retrieval import HybridRetriever, SearchOutcome
 from vectorstore import StoreEmpty, StoreUnavailable
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _retrievers: dict[tuple, HybridRetriever] = {}
 
@@ -37,13 +38,13 @@ def get_retriever(settings: Settings) -> HybridRetriever:
                 return cached
             from rag.index import open_store
 
-            retriever = HybridRetriever(open_store(settings))
+            retriever = HybridRetriever(open_store(settings))  # read-only: opens, never creates
             retriever.store.embed_query("warm up")  # load the model now, not on the first question
-        except StoreEmpty:
-            raise StoreError("the index is empty: run `policyqa ingest` first",
-                             "索引为空：请先运行 `policyqa ingest`") from None
-        except StoreUnavailable as exc:
-            raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+        except (StoreEmpty, StoreUnavailable) as exc:
+            from rag.index import store_error
+
+            log.info("cannot open the index", exc_info=True)
+            raise store_error(settings, exc) from None
         _retrievers[key] = retriever
         return retriever
 
@@ -63,7 +64,9 @@ def search(question: str, *, settings: Settings | None = None, k: int | None = N
     try:
         return retriever.search(q.text, q.language, k or settings.top_k, mode)
     except (StoreEmpty, StoreUnavailable) as exc:
-        raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+        from rag.index import store_error
+
+        raise store_error(settings, exc) from None
 
 
 def stream_answer(question: str, *, history: Sequence[Any] | None = None, settings: Settings | None = None,

@@ -36,6 +36,9 @@ class Settings:
         default=None, metadata={"env": "CHROMA_HOST", "help": "Chroma server host; set to use a `chroma run` server."}
     )
     chroma_port: int = field(default=8000, metadata={"env": "CHROMA_PORT", "help": "Chroma server port."})
+    chroma_timeout: float = field(
+        default=30.0, metadata={"env": "CHROMA_TIMEOUT", "help": "Seconds per Chroma server request (a frozen server fails, not hangs)."}
+    )
     embeddings: str = field(
         default="use",
         metadata={"env": "POLICYQA_EMBEDDINGS", "help": "'use' (offline multilingual USE) or 'openai'."},

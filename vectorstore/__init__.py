@@ -1,9 +1,18 @@
 """Embeddings and Chroma collection management. Knows nothing of policy documents: texts, ids, metadata."""
 
 from vectorstore.embeddings import USEEmbeddings, make_embeddings
-from vectorstore.store import Record, StoreEmpty, StoreUnavailable, VectorStore, make_chroma_client
+from vectorstore.store import (
+    CollectionMissing,
+    Record,
+    StoreEmpty,
+    StoreUnavailable,
+    VectorStore,
+    make_chroma_client,
+    split_text,
+)
 
 __all__ = [
+    "CollectionMissing",
     "Record",
     "StoreEmpty",
     "StoreUnavailable",
@@ -11,4 +20,5 @@ __all__ = [
     "VectorStore",
     "make_chroma_client",
     "make_embeddings",
+    "split_text",
 ]
