@@ -45,8 +45,8 @@ def store_error(settings: Settings, exc: StoreUnavailable | StoreEmpty) -> Store
     """The user's one-line message for a store failure, naming where the store is."""
     where = _where(settings)
     if isinstance(exc, StoreEmpty):
-        return StoreError(f"the index at {where} is empty: run `policyqa ingest` first",
-                          f"位于 {where} 的索引为空：请先运行 `policyqa ingest`")
+        return StoreError(f"the index at {where} (collection '{settings.collection}') is empty: run `policyqa ingest` first",
+                          f"位于 {where} 的索引（集合 '{settings.collection}'）为空：请先运行 `policyqa ingest`")
     if isinstance(exc, CollectionMissing):
         names = ", ".join(exc.existing)
         return StoreError(f"the store at {where} has no collection '{exc.name}' (it has: {names})",

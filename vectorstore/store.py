@@ -17,11 +17,14 @@ separately; reads reassemble it and queries answer with the record id, so it sta
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import logging
 import re
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -107,7 +110,7 @@ def store_errors(what: str) -> Iterator[None]:
     except BaseException as exc:
         if not _is_store_failure(exc):
             raise
-        log.warning("%s failed", what, exc_info=True)
+        log.info("%s failed", what, exc_info=True)  # expected (files, network): the caller tells the user
         raise StoreUnavailable(f"{what}: {_describe(exc)}") from exc
 
 
@@ -147,14 +150,35 @@ def make_chroma_client(*, path: Path | None = None, host: str | None = None, por
             raise StoreUnavailable(f"no store at {path}")
         if create:
             path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+        except ChromaError as exc:
+            if create or "readonly database" not in str(exc):
+                raise
+        log.info("the store at %s is read-only: reading a private copy of it", path)
+        return chromadb.PersistentClient(path=str(_private_copy(path)), settings=ChromaSettings(anonymized_telemetry=False))
     except StoreUnavailable:
         raise
     except BaseException as exc:  # chromadb raises many types (ValueError for a refused connection, panics)
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        log.warning("opening the Chroma store at %s failed", where, exc_info=True)
+        log.info("opening the Chroma store at %s failed", where, exc_info=True)
         raise StoreUnavailable(f"cannot open Chroma store at {where}: {_describe(exc)}") from exc
+
+
+def _private_copy(path: Path) -> Path:
+    """A temporary writable copy of a read-only store, removed at exit.
+
+    chromadb 1.5.9 writes to its database whenever it opens it, so a store the user may only read (a shared
+    or mounted index) cannot be opened in place; readers never write back, so a copy answers the same.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="policyqa-readonly-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    copy = tmp / "store"
+    shutil.copytree(path, copy, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns("*.lock"))
+    for p in [copy, *copy.rglob("*")]:
+        p.chmod(0o700 if p.is_dir() else 0o600)
+    return copy
 
 
 def split_text(text: str, limit: int = MAX_EMBED_CHARS) -> list[str]:
