@@ -224,11 +224,10 @@ class _CollectionLock:
                 log.debug("acquired %s", self.name)
                 return
             except ChromaError:
-                if not self._held_by_other():
-                    continue
+                held = self._held_by_other()
             if time.monotonic() > deadline:
                 raise StoreUnavailable("another ingest has been writing to this store for too long; try again later")
-            time.sleep(0.2 + (uuid.uuid4().int % 300) / 1000)
+            time.sleep((0.2 + (uuid.uuid4().int % 300) / 1000) if held else 0.05)
 
     def _held_by_other(self) -> bool:
         """True while another live writer holds the lock; removes the lock when it has expired."""
@@ -244,10 +243,19 @@ class _CollectionLock:
         return True
 
     def refresh(self) -> None:
-        """Push the expiry forward (called as the writer makes progress)."""
-        lock = self.client.get_collection(self.name)
-        if (lock.metadata or {}).get("owner") == self.owner:
-            lock.modify(metadata={"owner": self.owner, "expires": self._now() + LOCK_TTL})
+        """Push the expiry forward (called as the writer makes progress).
+
+        A writer that stalled past LOCK_TTL has lost its lock to another; it goes on, and the compare-and-swap
+        on the pointer (or its vanished generation) makes it rebuild or fail rather than drop a document.
+        """
+        try:
+            lock = self.client.get_collection(self.name)
+        except ChromaError:
+            lock = None
+        if lock is None or (lock.metadata or {}).get("owner") != self.owner:
+            log.warning("lost the store lock %s to another writer", self.name)
+            return
+        lock.modify(metadata={"owner": self.owner, "expires": self._now() + LOCK_TTL})
 
     def release(self) -> None:
         with contextlib.suppress(ChromaError):
