@@ -22,9 +22,12 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -114,6 +117,65 @@ def store_errors(what: str) -> Iterator[None]:
         raise StoreUnavailable(f"{what}: {_describe(exc)}") from exc
 
 
+class _NativeStderr:
+    """Sends what native code writes to file descriptor 2 during store reads to the log (debug) instead.
+
+    chromadb's Rust core prints a panic report straight to fd 2 before raising PanicException (e.g. on a
+    corrupt database), which would put a multi-line report above our one-line error. fd 2 is process-wide,
+    so nested or concurrent blocks share one redirection (counted); Python's own stderr output during a
+    block goes to the log too, so blocks are kept to short reads (never around a progress bar).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: int | None = None
+        self._sink: Any = None
+
+    @contextlib.contextmanager
+    def to_log(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._redirect()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._restore()
+
+    def _redirect(self) -> None:
+        try:
+            if self._sink is None:
+                self._sink = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            os.dup2(self._sink.fileno(), 2)
+        except (OSError, ValueError):
+            log.debug("cannot redirect native stderr", exc_info=True)
+            self._saved = None
+
+    def _restore(self) -> None:
+        if self._saved is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._saved = None
+        self._sink.seek(0)
+        text = self._sink.read().decode("utf-8", "replace").strip()
+        self._sink.seek(0)
+        self._sink.truncate()
+        if text:
+            log.debug("chromadb wrote to stderr: %s", text)
+
+
+native_stderr = _NativeStderr()
+
+
 def _http_client(host: str, port: int, timeout: float) -> Any:
     """`chromadb.HttpClient` whose requests time out after `timeout` seconds.
 
@@ -151,12 +213,15 @@ def make_chroma_client(*, path: Path | None = None, host: str | None = None, por
         if create:
             path.mkdir(parents=True, exist_ok=True)
         try:
-            return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+            with native_stderr.to_log():
+                return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         except ChromaError as exc:
             if create or "readonly database" not in str(exc):
                 raise
         log.info("the store at %s is read-only: reading a private copy of it", path)
-        return chromadb.PersistentClient(path=str(_private_copy(path)), settings=ChromaSettings(anonymized_telemetry=False))
+        with native_stderr.to_log():
+            return chromadb.PersistentClient(path=str(_private_copy(path)),
+                                             settings=ChromaSettings(anonymized_telemetry=False))
     except StoreUnavailable:
         raise
     except BaseException as exc:  # chromadb raises many types (ValueError for a refused connection, panics)
@@ -298,7 +363,7 @@ class VectorStore:
 
     def _state(self) -> tuple[str | None, list[str], dict[str, str]]:
         """(live generation, its partitions, {doc_id: content hash})."""
-        with store_errors("cannot read the store pointer"):
+        with store_errors("cannot read the store pointer"), native_stderr.to_log():
             meta = self._pointer().metadata or {}
         return meta.get("live"), json.loads(meta.get("partitions", "[]")), json.loads(meta.get("docs", "{}"))
 
@@ -325,7 +390,7 @@ class VectorStore:
             raise KeyError(f"no partition {partition!r} in store '{self.name}' (has {partitions})")
         name = f"{live}.{partition}"
         if name not in self._cache:
-            with store_errors(f"cannot open collection {name}"):
+            with store_errors(f"cannot open collection {name}"), native_stderr.to_log():
                 self._cache = {name: self.client.get_collection(name, embedding_function=None),
                                **{k: v for k, v in self._cache.items() if k.startswith(f"{live}.")}}
         return self._cache[name]
@@ -464,7 +529,7 @@ class VectorStore:
     # -- reading -------------------------------------------------------------------------------
     def records(self, partition: str, where: dict[str, Any] | None = None) -> list[Record]:
         """The records of one partition (long texts reassembled from their parts), in stored order."""
-        with store_errors(f"cannot read the store '{self.name}'"):
+        with store_errors(f"cannot read the store '{self.name}'"), native_stderr.to_log():
             collection = self._collection(partition)
             got = collection.get(where=where, include=["documents", "metadatas"])
             parts: dict[str, list[tuple[int, str]]] = {}
@@ -496,7 +561,7 @@ class VectorStore:
         A long record answers once, with its best part. Ids only: returning documents and metadata for every
         candidate made a query ~4x slower.
         """
-        with store_errors(f"cannot query the store '{self.name}'"):
+        with store_errors(f"cannot query the store '{self.name}'"), native_stderr.to_log():
             collection = self._collection(partition)
             n = k
             while True:
@@ -511,5 +576,5 @@ class VectorStore:
 
     def count(self) -> int:
         """Stored entries in the live generation (a long record's parts count separately)."""
-        with store_errors(f"cannot read the store '{self.name}'"):
+        with store_errors(f"cannot read the store '{self.name}'"), native_stderr.to_log():
             return sum(self._collection(p).count() for p in self.partitions())
