@@ -52,7 +52,7 @@ GROUP = "store_doc"  # metadata key the store groups records by (the document th
 MAX_EMBED_CHARS = 2500  # longer texts are embedded in parts (USE mean-pools a CNN: memory grows with length)
 PART = "#part"  # id of part n>0 of a long record: `<id>#part<n>`; part 0 keeps the record's own id and metadata
 LOCK_WAIT = 900.0  # seconds a writer waits for another writer before giving up
-LOCK_TTL = 120.0  # seconds a server lock lives without being refreshed (a killed writer's lock expires)
+LOCK_TTL = 30.0  # seconds a server lock lives without being refreshed (a killed writer's lock expires)
 WRITE_ATTEMPTS = 5  # generations rebuilt when the pointer moved under a writer
 
 
@@ -276,6 +276,7 @@ class _CollectionLock:
         self.client = client
         self.name = f"{name}.lock"
         self.owner = uuid.uuid4().hex
+        self._refreshed = time.monotonic()
 
     def _now(self) -> float:
         return self.client.heartbeat() / 1e9
@@ -313,6 +314,9 @@ class _CollectionLock:
         A writer that stalled past LOCK_TTL has lost its lock to another; it goes on, and the compare-and-swap
         on the pointer (or its vanished generation) makes it rebuild or fail rather than drop a document.
         """
+        if time.monotonic() - self._refreshed < LOCK_TTL / 3:
+            return
+        self._refreshed = time.monotonic()
         try:
             lock = self.client.get_collection(self.name)
         except ChromaError:
@@ -422,9 +426,14 @@ class VectorStore:
             server_lock.acquire()
         try:
             yield server_lock.refresh
-        finally:
-            with store_errors("cannot unlock the store"):
+        except BaseException:
+            try:  # the write's own error is the one to report; an unreleased lock expires after LOCK_TTL
                 server_lock.release()
+            except Exception:
+                log.info("cannot release the store lock after a failed write", exc_info=True)
+            raise
+        with store_errors("cannot unlock the store"):
+            server_lock.release()
 
     def replace_document(self, doc_id: str, content_hash: str, records: Sequence[Record],
                          progress: Callable[[int], None] | None = None) -> bool:
@@ -469,8 +478,7 @@ class VectorStore:
                 mine = [r for r in records if r.partition == partition]
                 for start in range(0, len(mine), BATCH):
                     batch = mine[start:start + BATCH]
-                    self._add(target, batch, doc_id, vectors)
-                    refresh()
+                    self._add(target, batch, doc_id, vectors, refresh)
                     if progress:
                         progress(len(batch))
         except BaseException:
@@ -486,20 +494,33 @@ class VectorStore:
             target.add(ids=kept["ids"][i:i + COPY_BATCH], embeddings=kept["embeddings"][i:i + COPY_BATCH],
                        documents=kept["documents"][i:i + COPY_BATCH], metadatas=kept["metadatas"][i:i + COPY_BATCH])
 
-    def _add(self, target: Any, batch: Sequence[Record], doc_id: str, vectors: dict[str, list[float]]) -> None:
-        """Embed (in parts where a text is long) and add one batch of records."""
+    def _add(self, target: Any, batch: Sequence[Record], doc_id: str, vectors: dict[str, list[float]],
+             refresh: Callable[[], None]) -> None:
+        """Embed (in parts where a text is long) and add one batch of records, refreshing the lock as it goes."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        given: list[list[float] | None] = []
         for r in batch:
             parts = [r.text] if r.vector is not None else split_text(r.text)
-            ids = [r.id] + [f"{r.id}{PART}{n}" for n in range(1, len(parts))]
-            metas = [{**r.metadata, GROUP: doc_id}] + [{GROUP: doc_id, "part_of": r.id, "part": n}
-                                                        for n in range(1, len(parts))]
-            for start in range(0, len(parts), BATCH):
-                chunk = parts[start:start + BATCH]
-                embedded = [r.vector] if r.vector is not None else self._embed(chunk, vectors)
-                target.add(ids=ids[start:start + BATCH], embeddings=embedded, documents=chunk,
-                           metadatas=metas[start:start + BATCH])
+            ids += [r.id] + [f"{r.id}{PART}{n}" for n in range(1, len(parts))]
+            texts += parts
+            metas += [{**r.metadata, GROUP: doc_id}] + [{GROUP: doc_id, "part_of": r.id, "part": n}
+                                                         for n in range(1, len(parts))]
+            given += [r.vector] + [None] * (len(parts) - 1)
+        for start in range(0, len(texts), BATCH):
+            chunk, vecs = texts[start:start + BATCH], given[start:start + BATCH]
+            todo = [i for i, v in enumerate(vecs) if v is None]
+            for i, v in zip(todo, self._embed([chunk[i] for i in todo], vectors), strict=True):
+                vecs[i] = v
+            target.add(ids=ids[start:start + BATCH], embeddings=vecs, documents=chunk,
+                       metadatas=metas[start:start + BATCH])
+            refresh()
 
     def _embed(self, texts: list[str], vectors: dict[str, list[float]]) -> list[list[float]]:
+        """Embeddings of `texts`, reusing those computed earlier in this write (keyed by text hash)."""
+        if not texts:
+            return []
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in vectors]
         for i, vec in zip(todo, self.embeddings.embed_documents([texts[i] for i in todo]), strict=True):
