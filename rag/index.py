@@ -14,6 +14,7 @@ from rag.config import Settings
 from rag.document import PolicyDocument, Unit, parse_policy_document
 from rag.errors import StoreError
 from vectorstore import (
+    WRITE_LOCK,
     CollectionMissing,
     Record,
     StoreEmpty,
@@ -25,7 +26,6 @@ from vectorstore import (
 
 log = logging.getLogger(__name__)
 
-WRITE_LOCK = "policyqa-write.lock"  # file beside an embedded store that serialises writers (ingests)
 VIEWS = ("zh", "en")  # store partitions: every unit is embedded twice, its Chinese text and its English translation
 
 
@@ -102,6 +102,7 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
             with tqdm(total=len(records), desc=f"ingest {doc.doc_id}", unit="chunk", file=sys.stderr,
                       disable=not progress, leave=False) as bar:
                 changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update)
+            log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
             results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",

@@ -2,6 +2,7 @@
 
 from vectorstore.embeddings import USEEmbeddings, make_embeddings
 from vectorstore.store import (
+    WRITE_LOCK,
     CollectionMissing,
     Record,
     StoreEmpty,
@@ -12,6 +13,7 @@ from vectorstore.store import (
 )
 
 __all__ = [
+    "WRITE_LOCK",
     "CollectionMissing",
     "Record",
     "StoreEmpty",

@@ -53,6 +53,7 @@ MAX_EMBED_CHARS = 2500  # longer texts are embedded in parts (USE mean-pools a C
 PART = "#part"  # id of part n>0 of a long record: `<id>#part<n>`; part 0 keeps the record's own id and metadata
 LOCK_WAIT = 900.0  # seconds a writer waits for another writer before giving up
 LOCK_TTL = 30.0  # seconds a server lock lives without being refreshed (a killed writer's lock expires)
+WRITE_LOCK = "policyqa-write.lock"  # file in an embedded store's directory that serialises its writers
 WRITE_ATTEMPTS = 5  # generations rebuilt when the pointer moved under a writer
 
 
@@ -210,13 +211,15 @@ def make_chroma_client(*, path: Path | None = None, host: str | None = None, por
         assert path is not None
         if not create and not (path / "chroma.sqlite3").exists():  # raises PermissionError if it may not look
             raise StoreUnavailable(f"no store at {path}")
-        if create:
+        if create:  # writers open under the writers' lock: two first ingests would both create the tables
             path.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(path / WRITE_LOCK), timeout=LOCK_WAIT), native_stderr.to_log():
+                return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         try:
             with native_stderr.to_log():
                 return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         except ChromaError as exc:
-            if create or "readonly database" not in str(exc):
+            if "readonly database" not in str(exc):
                 raise
         log.info("the store at %s is read-only: reading a private copy of it", path)
         with native_stderr.to_log():
