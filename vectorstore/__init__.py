@@ -1,16 +1,10 @@
 """Embeddings and Chroma collection management. Knows nothing of policy documents: texts, ids, metadata."""
 
+from vectorstore.client import make_chroma_client
 from vectorstore.embeddings import USEEmbeddings, make_embeddings
-from vectorstore.store import (
-    WRITE_LOCK,
-    CollectionMissing,
-    Record,
-    StoreEmpty,
-    StoreUnavailable,
-    VectorStore,
-    make_chroma_client,
-    split_text,
-)
+from vectorstore.failures import CollectionMissing, StoreEmpty, StoreUnavailable
+from vectorstore.locks import WRITE_LOCK
+from vectorstore.store import Record, VectorStore, split_text
 
 __all__ = [
     "WRITE_LOCK",

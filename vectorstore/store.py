@@ -17,32 +17,23 @@ separately; reads reassemble it and queries answer with the record id, so it sta
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
-import shutil
-import sys
-import tempfile
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import chromadb
-import httpx
-from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
-from filelock import FileLock
-from filelock import Timeout as FileLockTimeout
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
+
+from vectorstore.failures import CollectionMissing, StoreEmpty, StoreUnavailable, native_stderr, store_errors
+from vectorstore.locks import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +42,7 @@ COPY_BATCH = 1000
 GROUP = "store_doc"  # metadata key the store groups records by (the document they are replaced with)
 MAX_EMBED_CHARS = 2500  # longer texts are embedded in parts (USE mean-pools a CNN: memory grows with length)
 PART = "#part"  # id of part n>0 of a long record: `<id>#part<n>`; part 0 keeps the record's own id and metadata
-LOCK_WAIT = 900.0  # seconds a writer waits for another writer before giving up
-LOCK_TTL = 30.0  # seconds a server lock lives without being refreshed (a killed writer's lock expires)
-WRITE_LOCK = "policyqa-write.lock"  # file in an embedded store's directory that serialises its writers
 WRITE_ATTEMPTS = 5  # generations rebuilt when the pointer moved under a writer
-
-
-class StoreUnavailable(Exception):
-    """The store cannot be opened: missing directory, corrupt files, or an unreachable server."""
-
-
-class StoreEmpty(Exception):
-    """The store opened fine but holds no ingested documents yet."""
-
-
-class CollectionMissing(StoreUnavailable):
-    """The named collection does not exist (a typo?): `existing` lists the ones that do."""
-
-    def __init__(self, name: str, existing: list[str]) -> None:
-        super().__init__(f"no collection '{name}' (existing: {', '.join(existing) or 'none'})")
-        self.name = name
-        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -83,170 +54,6 @@ class Record:
     metadata: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None  # precomputed embedding (bulk loads, benchmarks); else embedded on write
     partition: str = "main"  # which collection of a generation holds it (queries search one partition)
-
-
-def _is_store_failure(exc: BaseException) -> bool:
-    """Errors that mean the store (files, server, network) failed, as opposed to a bug of ours.
-
-    The Rust core of chromadb panics on some corrupt files with pyo3's PanicException, a BaseException.
-    """
-    return (isinstance(exc, ChromaError | httpx.HTTPError | OSError)
-            or type(exc).__name__ == "PanicException")
-
-
-def _describe(exc: BaseException) -> str:
-    """One short line for a store failure (panics and HTTP errors carry multi-line or empty messages)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
-    if isinstance(exc, httpx.TransportError):
-        return f"connection failed ({type(exc).__name__}: {exc})"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
-@contextlib.contextmanager
-def store_errors(what: str) -> Iterator[None]:
-    """Turn a store failure raised inside the block into StoreUnavailable("<what>: <reason>")."""
-    try:
-        yield
-    except (StoreUnavailable, StoreEmpty):
-        raise
-    except BaseException as exc:
-        if not _is_store_failure(exc):
-            raise
-        log.info("%s failed", what, exc_info=True)  # expected (files, network): the caller tells the user
-        raise StoreUnavailable(f"{what}: {_describe(exc)}") from exc
-
-
-class _NativeStderr:
-    """Sends what native code writes to file descriptor 2 during store reads to the log (debug) instead.
-
-    chromadb's Rust core prints a panic report straight to fd 2 before raising PanicException (e.g. on a
-    corrupt database), which would put a multi-line report above our one-line error. fd 2 is process-wide,
-    so nested or concurrent blocks share one redirection (counted); Python's own stderr output during a
-    block goes to the log too, so blocks are kept to short reads (never around a progress bar).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._saved: int | None = None
-        self._sink: Any = None
-
-    @contextlib.contextmanager
-    def to_log(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth == 0:
-                self._redirect()
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._restore()
-
-    def _redirect(self) -> None:
-        try:
-            if self._sink is None:
-                self._sink = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
-            sys.stderr.flush()
-            self._saved = os.dup(2)
-            os.dup2(self._sink.fileno(), 2)
-        except (OSError, ValueError):
-            log.debug("cannot redirect native stderr", exc_info=True)
-            self._saved = None
-
-    def _restore(self) -> None:
-        if self._saved is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            sys.stderr.flush()
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._saved = None
-        self._sink.seek(0)
-        text = self._sink.read().decode("utf-8", "replace").strip()
-        self._sink.seek(0)
-        self._sink.truncate()
-        if text:
-            log.debug("chromadb wrote to stderr: %s", text)
-
-
-native_stderr = _NativeStderr()
-
-
-def _http_client(host: str, port: int, timeout: float) -> Any:
-    """`chromadb.HttpClient` whose requests time out after `timeout` seconds.
-
-    chromadb 1.5.9 builds its session with `httpx.Client(timeout=None)` and offers no setting for it, so a
-    frozen server hangs every call forever (and already the constructor, which makes a request): probe the
-    server with a bounded request first, then set the timeout on the client's session.
-    """
-    with httpx.Client(timeout=timeout) as probe:
-        probe.get(f"http://{host}:{port}/api/v2/heartbeat")
-    client = chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False))
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(timeout)
-    else:
-        log.warning("cannot set a timeout on chromadb's HTTP session (chromadb changed?): a frozen server may hang")
-    return client
-
-
-def make_chroma_client(*, path: Path | None = None, host: str | None = None, port: int = 8000,
-                       create: bool = False, timeout: float = 30.0) -> Any:
-    """Embedded `PersistentClient` at `path`, or `HttpClient` to a `chroma run` server when `host` is set.
-
-    Telemetry is off. With create=False a missing local store is an error rather than a new empty directory,
-    so read-only commands never create files. Server requests time out after `timeout` seconds.
-    """
-    where = f"{host}:{port}" if host else str(path)
-    try:
-        if host:
-            client = _http_client(host, port, timeout)
-            client.heartbeat()
-            return client
-        assert path is not None
-        if not create and not (path / "chroma.sqlite3").exists():  # raises PermissionError if it may not look
-            raise StoreUnavailable(f"no store at {path}")
-        if create:  # writers open under the writers' lock: two first ingests would both create the tables
-            path.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(path / WRITE_LOCK), timeout=LOCK_WAIT), native_stderr.to_log():
-                return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-        try:
-            with native_stderr.to_log():
-                return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-        except ChromaError as exc:
-            if "readonly database" not in str(exc):
-                raise
-        log.info("the store at %s is read-only: reading a private copy of it", path)
-        with native_stderr.to_log():
-            return chromadb.PersistentClient(path=str(_private_copy(path)),
-                                             settings=ChromaSettings(anonymized_telemetry=False))
-    except StoreUnavailable:
-        raise
-    except BaseException as exc:  # chromadb raises many types (ValueError for a refused connection, panics)
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        log.info("opening the Chroma store at %s failed", where, exc_info=True)
-        raise StoreUnavailable(f"cannot open Chroma store at {where}: {_describe(exc)}") from exc
-
-
-def _private_copy(path: Path) -> Path:
-    """A temporary writable copy of a read-only store, removed at exit.
-
-    chromadb 1.5.9 writes to its database whenever it opens it, so a store the user may only read (a shared
-    or mounted index) cannot be opened in place; readers never write back, so a copy answers the same.
-    """
-    tmp = Path(tempfile.mkdtemp(prefix="policyqa-readonly-"))
-    atexit.register(shutil.rmtree, tmp, True)
-    copy = tmp / "store"
-    shutil.copytree(path, copy, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns("*.lock"))
-    for p in [copy, *copy.rglob("*")]:
-        p.chmod(0o700 if p.is_dir() else 0o600)
-    return copy
 
 
 def split_text(text: str, limit: int = MAX_EMBED_CHARS) -> list[str]:
@@ -268,71 +75,6 @@ def split_text(text: str, limit: int = MAX_EMBED_CHARS) -> list[str]:
 def record_id(stored_id: str) -> str:
     """The record a stored id belongs to (a part's id names its record)."""
     return stored_id.split(PART, 1)[0]
-
-
-class _CollectionLock:
-    """Mutual exclusion between writers of one store on a Chroma server: a lock collection created atomically
-    (Chroma refuses a second collection of the same name), carrying its owner and an expiry on the server's
-    clock so a killed writer's lock is taken over after LOCK_TTL."""
-
-    def __init__(self, client: Any, name: str) -> None:
-        self.client = client
-        self.name = f"{name}.lock"
-        self.owner = uuid.uuid4().hex
-        self._refreshed = time.monotonic()
-
-    def _now(self) -> float:
-        return self.client.heartbeat() / 1e9
-
-    def acquire(self, wait: float = LOCK_WAIT) -> None:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                self.client.create_collection(self.name, metadata={"owner": self.owner,
-                                                                   "expires": self._now() + LOCK_TTL})
-                log.debug("acquired %s", self.name)
-                return
-            except ChromaError:
-                held = self._held_by_other()
-            if time.monotonic() > deadline:
-                raise StoreUnavailable("another ingest has been writing to this store for too long; try again later")
-            time.sleep((0.2 + (uuid.uuid4().int % 300) / 1000) if held else 0.05)
-
-    def _held_by_other(self) -> bool:
-        """True while another live writer holds the lock; removes the lock when it has expired."""
-        try:
-            meta = self.client.get_collection(self.name).metadata or {}
-        except ChromaError:
-            return False  # released meanwhile: try again at once
-        if float(meta.get("expires", 0)) < self._now():
-            log.warning("taking over an expired store lock %s (owner %s)", self.name, meta.get("owner"))
-            with contextlib.suppress(ChromaError):
-                self.client.delete_collection(self.name)
-            return False
-        return True
-
-    def refresh(self) -> None:
-        """Push the expiry forward (called as the writer makes progress).
-
-        A writer that stalled past LOCK_TTL has lost its lock to another; it goes on, and the compare-and-swap
-        on the pointer (or its vanished generation) makes it rebuild or fail rather than drop a document.
-        """
-        if time.monotonic() - self._refreshed < LOCK_TTL / 3:
-            return
-        self._refreshed = time.monotonic()
-        try:
-            lock = self.client.get_collection(self.name)
-        except ChromaError:
-            lock = None
-        if lock is None or (lock.metadata or {}).get("owner") != self.owner:
-            log.warning("lost the store lock %s to another writer", self.name)
-            return
-        lock.modify(metadata={"owner": self.owner, "expires": self._now() + LOCK_TTL})
-
-    def release(self) -> None:
-        with contextlib.suppress(ChromaError):
-            if (self.client.get_collection(self.name).metadata or {}).get("owner") == self.owner:
-                self.client.delete_collection(self.name)
 
 
 class VectorStore:
@@ -409,35 +151,6 @@ class VectorStore:
                       create_collection_if_not_exists=False)
 
     # -- writing -------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _writer(self) -> Iterator[Callable[[], None]]:
-        """Hold the writers' lock; yields a refresh callback for long builds."""
-        if self.lock_path is not None:
-            lock = FileLock(str(self.lock_path))
-            try:
-                lock.acquire(timeout=LOCK_WAIT)
-            except FileLockTimeout:
-                raise StoreUnavailable("another ingest has been writing to this store for too long; "
-                                       "try again later") from None
-            try:
-                yield lambda: None
-            finally:
-                lock.release()
-            return
-        server_lock = _CollectionLock(self.client, self.name)
-        with store_errors("cannot lock the store for writing"):
-            server_lock.acquire()
-        try:
-            yield server_lock.refresh
-        except BaseException:
-            try:  # the write's own error is the one to report; an unreleased lock expires after LOCK_TTL
-                server_lock.release()
-            except Exception:
-                log.info("cannot release the store lock after a failed write", exc_info=True)
-            raise
-        with store_errors("cannot unlock the store"):
-            server_lock.release()
-
     def replace_document(self, doc_id: str, content_hash: str, records: Sequence[Record],
                          progress: Callable[[int], None] | None = None) -> bool:
         """Make `records` the whole content of `doc_id`. Returns False when that exact content is already live.
@@ -446,7 +159,7 @@ class VectorStore:
         embeddings, the new ones embedded), check the pointer still names the generation it was built from
         (else rebuild on the new one), flip the pointer in one metadata update, drop every other generation.
         """
-        with store_errors("write failed"), self._writer() as refresh:
+        with store_errors("write failed"), writer_lock(self.client, self.name, self.lock_path) as refresh:
             self._pointer(create=True)
             vectors: dict[str, list[float]] = {}  # by text hash: an untranslated unit's two views embed once
             for attempt in range(WRITE_ATTEMPTS):

@@ -156,7 +156,7 @@ def test_a_writer_whose_server_lock_expired_rebuilds_instead_of_dropping_the_oth
         chroma_server, monkeypatch: pytest.MonkeyPatch) -> None:
     """Writer A stalls past the lock's lifetime; B takes the lock over and flips the pointer while A is still
     building. A's compare-and-swap sees the pointer moved and rebuilds on B's generation: both documents stay."""
-    import vectorstore.store as store_module
+    import vectorstore.locks as locks
     from rag.document import parse_policy_text
     from rag.index import unit_records
 
@@ -167,7 +167,7 @@ def test_a_writer_whose_server_lock_expired_rebuilds_instead_of_dropping_the_oth
     doc_b = parse_policy_text(SMALL.replace("市数据局", "市政务服务数据管理局"), "doc-b")
     records_a = [r for u in doc_a.units for r in unit_records(u)]
     records_b = [r for u in doc_b.units for r in unit_records(u)]
-    monkeypatch.setattr(store_module, "LOCK_TTL", 0.0)  # every lock is already expired: A "stalled"
+    monkeypatch.setattr(locks, "LOCK_TTL", 0.0)  # every lock is already expired: A "stalled"
     done = {"a": 0, "b_ran": False}
 
     def a_progress(n: int) -> None:
