@@ -12,7 +12,6 @@ from rag.chain import AnswerChain, run_chain
 from rag.colloquial import expand_colloquial
 from rag.config import Settings, load_settings
 from rag.document import PolicyDocument, parse_policy_document
-from rag.errors import StoreError
 from rag.question import prepare_history, prepare_question
 from rag.retrieval import HybridRetriever, SearchOutcome
 from vectorstore import StoreEmpty, StoreUnavailable
@@ -42,12 +41,12 @@ def get_retriever(settings: Settings) -> HybridRetriever:
             from rag.index import open_store
 
             _ingest_if_new(settings)
-            retriever = HybridRetriever(open_store(settings))
-        except StoreEmpty:
-            raise StoreError("the index is empty: run `policyqa ingest` first",
-                             "索引为空：请先运行 `policyqa ingest`") from None
-        except StoreUnavailable as exc:
-            raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+            retriever = HybridRetriever(open_store(settings))  # read-only: opens, never creates
+        except (StoreEmpty, StoreUnavailable) as exc:
+            from rag.index import store_error
+
+            log.info("cannot open the index", exc_info=True)
+            raise store_error(settings, exc) from None
         _retrievers[key] = retriever
         return retriever
 
@@ -81,7 +80,9 @@ def search(question: str, *, settings: Settings | None = None, k: int | None = N
     try:
         return retriever.search(expand_colloquial(q.text, q.language), q.language, k or settings.top_k, mode)
     except (StoreEmpty, StoreUnavailable) as exc:
-        raise StoreError(f"the index is unusable: {exc}", f"索引无法使用：{exc}") from None
+        from rag.index import store_error
+
+        raise store_error(settings, exc) from None
 
 
 def stream_answer(question: str, *, history: Sequence[Any] | None = None, settings: Settings | None = None,

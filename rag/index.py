@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,7 +13,18 @@ from tqdm import tqdm
 from rag.config import Settings
 from rag.document import PolicyDocument, Unit, parse_policy_document
 from rag.errors import StoreError
-from vectorstore import Record, StoreUnavailable, VectorStore, make_chroma_client, make_embeddings
+from vectorstore import (
+    WRITE_LOCK,
+    CollectionMissing,
+    Record,
+    StoreEmpty,
+    StoreUnavailable,
+    VectorStore,
+    make_chroma_client,
+    make_embeddings,
+)
+
+log = logging.getLogger(__name__)
 
 VIEWS = ("zh", "en")  # store partitions: every unit is embedded twice, its Chinese text and its English translation
 
@@ -21,22 +33,43 @@ def _where(settings: Settings) -> str:
     return f"{settings.chroma_host}:{settings.chroma_port}" if settings.uses_chroma_server else str(settings.store_dir)
 
 
+def _has_store_file(settings: Settings) -> bool | None:
+    """Whether the embedded store's database exists (None when the directory may not be looked into)."""
+    try:
+        return (settings.store_dir / "chroma.sqlite3").exists()
+    except OSError:
+        return None
+
+
+def store_error(settings: Settings, exc: StoreUnavailable | StoreEmpty) -> StoreError:
+    """The user's one-line message for a store failure, naming where the store is."""
+    where = _where(settings)
+    if isinstance(exc, StoreEmpty):
+        return StoreError(f"the index at {where} (collection '{settings.collection}') is empty: run `policyqa ingest` first",
+                          f"位于 {where} 的索引（集合 '{settings.collection}'）为空：请先运行 `policyqa ingest`")
+    if isinstance(exc, CollectionMissing):
+        names = ", ".join(exc.existing)
+        return StoreError(f"the store at {where} has no collection '{exc.name}' (it has: {names})",
+                          f"位于 {where} 的索引中没有集合 '{exc.name}'（现有：{names}）")
+    return StoreError(f"the store at {where} is unusable ({exc})", f"位于 {where} 的索引无法使用（{exc}）")
+
+
 def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
     """Open the configured Chroma store (embedded or server). Read-only callers never create an empty store."""
     try:
         client = make_chroma_client(path=settings.store_dir, host=settings.chroma_host, port=settings.chroma_port,
-                                    create=create)
+                                    create=create, timeout=settings.chroma_timeout)
     except StoreUnavailable as exc:
-        if not settings.uses_chroma_server and not (settings.store_dir / "chroma.sqlite3").exists() and not create:
+        if not settings.uses_chroma_server and _has_store_file(settings) is False and not create:
             raise StoreError(
                 f"no index at {settings.store_dir}: run `policyqa ingest` first",
                 f"在 {settings.store_dir} 没有索引：请先运行 `policyqa ingest`",
             ) from None
-        raise StoreError(f"the store at {_where(settings)} is unusable ({exc})",
-                         f"位于 {_where(settings)} 的索引无法使用（{exc}）") from None
+        raise store_error(settings, exc) from None
     embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
                                  api_key=settings.api_key, base_url=settings.openai_base_url)
-    return VectorStore(client, settings.collection, embeddings)
+    lock = None if settings.uses_chroma_server else settings.store_dir / WRITE_LOCK
+    return VectorStore(client, settings.collection, embeddings, lock_path=lock)
 
 
 def unit_records(unit: Unit) -> list[Record]:
@@ -69,6 +102,7 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
             with tqdm(total=len(records), desc=f"ingest {doc.doc_id}", unit="chunk", file=sys.stderr,
                       disable=not progress, leave=False) as bar:
                 changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update)
+            log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
             results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",

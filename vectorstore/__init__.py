@@ -1,9 +1,14 @@
 """Embeddings and Chroma collection management. Knows nothing of policy documents: texts, ids, metadata."""
 
+from vectorstore.client import make_chroma_client
 from vectorstore.embeddings import USEEmbeddings, make_embeddings
-from vectorstore.store import Record, StoreEmpty, StoreUnavailable, VectorStore, make_chroma_client
+from vectorstore.failures import CollectionMissing, StoreEmpty, StoreUnavailable
+from vectorstore.locks import WRITE_LOCK
+from vectorstore.store import Record, VectorStore, split_text
 
 __all__ = [
+    "WRITE_LOCK",
+    "CollectionMissing",
     "Record",
     "StoreEmpty",
     "StoreUnavailable",
@@ -11,4 +16,5 @@ __all__ = [
     "VectorStore",
     "make_chroma_client",
     "make_embeddings",
+    "split_text",
 ]

@@ -149,3 +149,36 @@ def test_a_running_process_picks_up_a_new_ingest(tmp_path: Path) -> None:
     ingest(s, [doc], progress=False)
     assert get_retriever(s) is not first
     assert "政务服务数据管理局" in search("第三条", settings=s).results[0].unit.text
+
+
+def test_a_writer_whose_server_lock_expired_rebuilds_instead_of_dropping_the_other_document(
+        chroma_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writer A stalls past the lock's lifetime; B takes the lock over and flips the pointer while A is still
+    building. A's compare-and-swap sees the pointer moved and rebuilds on B's generation: both documents stay."""
+    import vectorstore.locks as locks
+    from rag.document import parse_policy_text
+    from rag.index import unit_records
+
+    host, port = chroma_server
+    s = load_settings(env={}, chroma_host=host, chroma_port=port, collection="caswriters")
+    a, b = open_store(s, create=True), open_store(s, create=True)
+    doc_a = parse_policy_text(SMALL, "doc-a")
+    doc_b = parse_policy_text(SMALL.replace("市数据局", "市政务服务数据管理局"), "doc-b")
+    records_a = [r for u in doc_a.units for r in unit_records(u)]
+    records_b = [r for u in doc_b.units for r in unit_records(u)]
+    monkeypatch.setattr(locks, "LOCK_TTL", 0.0)  # every lock is already expired: A "stalled"
+    done = {"a": 0, "b_ran": False}
+
+    def a_progress(n: int) -> None:
+        done["a"] += n
+        if done["a"] == len(records_a) and not done["b_ran"]:  # A has built its whole generation
+            done["b_ran"] = True
+            assert b.replace_document("doc-b", doc_b.sha256, records_b)
+
+    assert a.replace_document("doc-a", doc_a.sha256, records_a, progress=a_progress)
+    assert done["b_ran"]
+    assert set(open_store(s).documents()) == {"doc-a", "doc-b"}
+    assert {r.metadata["doc_id"] for r in open_store(s).records("zh")} == {"doc-a", "doc-b"}
+    live = open_store(s).generation()
+    names = {c.name for c in open_store(s).client.list_collections() if c.name.startswith("caswriters.g")}
+    assert names == {f"{live}.zh", f"{live}.en"}
