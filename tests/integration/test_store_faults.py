@@ -32,11 +32,11 @@ CONFINED = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner
 # -- helpers -----------------------------------------------------------------------------------------------
 def cli(args: list[str], *, env: dict[str, str] | None = None, confined: bool = False, timeout: float = 300,
         ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m rag.cli ARGS` from the worktree root; `confined`: subject to file permissions."""
+    """Run `python -m policyqa ARGS` from the worktree root; `confined`: subject to file permissions."""
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
     full.update(env or {})
     prefix = CONFINED if confined and os.geteuid() == 0 else []
-    return subprocess.run([*prefix, sys.executable, "-m", "rag.cli", *args], cwd=ROOT, env=full,
+    return subprocess.run([*prefix, sys.executable, "-m", "policyqa", *args], cwd=ROOT, env=full,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -133,7 +133,7 @@ def generations(client, collection: str) -> set[str]:
 def _parallel_ingests(tmp: Path, store_args: list[str]) -> list[subprocess.CompletedProcess[str]]:
     docs = [variant(tmp, "doc-alpha", "甲市关于高质量发展的若干意见"), variant(tmp, "doc-beta", "乙市关于高质量发展的若干意见")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
-    procs = [subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", "-q", *store_args, str(doc)], cwd=ROOT,
+    procs = [subprocess.Popen([sys.executable, "-m", "policyqa", "ingest", "-q", *store_args, str(doc)], cwd=ROOT,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for doc in docs]
     results = []
     for proc in procs:
@@ -215,7 +215,7 @@ def test_server_killed_during_ingest_keeps_the_old_generation_and_gc_removes_the
         before = store_documents(chroma_host="127.0.0.1", chroma_port=port)
         live = generations(http_client(port), "policyqa")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
-        writer = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", "-q", "--chroma-host", "127.0.0.1",
+        writer = subprocess.Popen([sys.executable, "-m", "policyqa", "ingest", "-q", "--chroma-host", "127.0.0.1",
                                    "--chroma-port", str(port), str(changed)], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(1200):  # wait until the writer has started a new generation, then kill the server
@@ -284,7 +284,7 @@ def test_an_ingest_killed_mid_way_leaves_an_orphan_that_the_next_ingest_removes(
     before = open_store(s).documents()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
     changed = variant(tmp_path, DATA.name.removesuffix(".zh.txt"), "中共广东省委 关于新时代广东高质量发展的意见（修订）")
-    writer = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", "--store", str(store), str(changed)],
+    writer = subprocess.Popen([sys.executable, "-m", "policyqa", "ingest", "--store", str(store), str(changed)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert writer.stderr is not None
     seen = b""  # the progress bar: once it counts stored chunks, the new generation is half written
@@ -320,7 +320,7 @@ def test_an_over_long_unit_is_embedded_in_parts_and_stays_one_citable_unit(tmp_p
                    f"第一条 为了规范数据管理，制定本办法。{body}\n第二条 本办法自发布之日起施行。\n", encoding="utf-8")
     store = tmp_path / "db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", "-q", "--store", str(store), str(doc)],
+    proc = subprocess.Popen([sys.executable, "-m", "policyqa", "ingest", "-q", "--store", str(store), str(doc)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _pid, status, usage = os.wait4(proc.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read()[-3000:] if proc.stderr else ""
