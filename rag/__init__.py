@@ -19,7 +19,7 @@ _EXPORTS = {
     "rag.config": ["Settings", "load_settings"],
     "rag.document": ["PolicyDocument", "Unit", "parse_policy_document"],
     "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError"],
-    "rag.index": ["build_synthetic_store", "ingest"],
+    "rag.index": ["StoredDocument", "build_synthetic_store", "ingest", "remove_document", "stored_documents"],
     "rag.llm": ["backend_label", "resolve_backend"],
     "rag.retrieval": ["SearchOutcome", "SearchResult"],
     "rag.text": ["CJK_CHARS", "detect_language", "has_cjk", "split_sentences"],
@@ -31,7 +31,7 @@ __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "Settings", "load_settings",
     "PolicyDocument", "Unit", "parse_policy_document",
     "DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError",
-    "build_synthetic_store", "ingest",
+    "StoredDocument", "build_synthetic_store", "ingest", "remove_document", "stored_documents",
     "backend_label", "resolve_backend",
     "SearchOutcome", "SearchResult",
     "CJK_CHARS", "detect_language", "has_cjk", "split_sentences",
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from rag.config import Settings, load_settings
     from rag.document import PolicyDocument, Unit, parse_policy_document
     from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, SettingsError, StoreError
-    from rag.index import build_synthetic_store, ingest
+    from rag.index import StoredDocument, build_synthetic_store, ingest, remove_document, stored_documents
     from rag.llm import backend_label, resolve_backend
     from rag.retrieval import SearchOutcome, SearchResult
     from rag.text import CJK_CHARS, detect_language, has_cjk, split_sentences

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rag.cli_io import run_batch
+from rag.cli_io import emit_json, run_batch
 from rag.config import Settings
 from rag.question import prepare_question
 
@@ -25,6 +25,31 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{r.doc_id}: {r.units} units, {state} ({r.path})")
     where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.uses_chroma_server else settings.store_dir
     print(f"store: {where} (collection {settings.collection})")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.index import stored_documents
+
+    docs = stored_documents(settings)
+    if args.json:
+        for d in docs:
+            emit_json(d.to_dict())
+        return 0
+    if not docs:
+        print("the store holds no documents: `policyqa ingest FILE…` adds some")
+    for d in docs:
+        print(f"{d.doc_id}\n  {d.title}  ({d.date or 'no date'}; {d.units} units; views {d.languages or '?'}; "
+              f"ingested {d.ingested or '?'})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.index import remove_document
+
+    for doc_id in args.doc_ids:
+        remove_document(settings, doc_id)
+        print(f"{doc_id}: removed")
     return 0
 
 
@@ -73,6 +98,17 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("files", nargs="*", help="document files (default: the bundled documents, $POLICYQA_DATA)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("docs", parents=[store], help="list the documents in the store",
+                       description="The stored documents: id, title, date, units, language views, when ingested.")
+    p.add_argument("--json", action="store_true", help="one JSON object per document")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", parents=[store], help="delete documents from the store (nothing else)",
+                       description="Delete each named document (ids as `policyqa docs` lists them) by the same "
+                                   "crash-safe generation swap as ingest; other documents are untouched.")
+    p.add_argument("doc_ids", nargs="+", metavar="ID", help="document id")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("search", parents=[store], help="show the units retrieved for a question",
                        description="Retrieve units. With --json and no question, read one question per stdin line "

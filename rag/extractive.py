@@ -358,7 +358,19 @@ def _without_fragments(question: str, language: str, retriever: HybridRetriever)
     terms = [t for t in retriever.tokens(question, language) if t not in _FRAME_WORDS]
     if language != "zh":
         return " ".join(terms)
-    return " ".join(t for t in terms if retriever.idf(t, language) is not None or jieba.dt.FREQ.get(t, 0) > 0)
+    words = set(terms)
+    return " ".join(t for t in terms if (retriever.idf(t, language) is not None or jieba.dt.FREQ.get(t, 0) > 0)
+                    and not (retriever.idf(t, language) is None and _made_of(t, words - {t})))
+
+
+def _made_of(term: str, words: set[str]) -> bool:
+    """Whether `term` is a compound of other search terms (传统产业 = 传统 + 产业): jieba's search mode emits the
+    pieces too, so a compound the document never uses adds no topic of its own (the document says 传统优势产业)."""
+    ends = {0}
+    for end in range(1, len(term) + 1):
+        if any(start in ends and term[start:end] in words for start in range(end)):
+            ends.add(end)
+    return len(term) in ends
 
 
 def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRetriever, language: str,

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from rag.config import Settings
 from rag.document import PolicyDocument, Unit, parse_policy_document
-from rag.errors import StoreError
+from rag.errors import InputError, StoreError
 from vectorstore import (
     WRITE_LOCK,
     CollectionMissing,
@@ -101,13 +101,59 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
             records = [r for u in doc.units for r in unit_records(u)]
             with tqdm(total=len(records), desc=f"ingest {doc.doc_id}", unit="chunk", file=sys.stderr,
                       disable=not progress, leave=False) as bar:
-                changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update)
+                changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update,
+                                                 info=document_info(doc))
             log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
             results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",
                          f"无法写入 {_where(settings)} 的索引：{exc}") from None
     return results
+
+
+def document_info(doc: PolicyDocument) -> dict[str, str | int]:
+    """What `policyqa docs` shows of a stored document, recorded when it is written."""
+    return {"title": doc.title, "date": doc.date, "units": len(doc.units), "languages": ",".join(doc.languages)}
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document in the store, as `policyqa docs` lists it."""
+
+    doc_id: str
+    title: str
+    date: str
+    units: int
+    languages: str  # "zh" or "zh,en": the views with their own text
+    ingested: str  # when it was written (ISO time, UTC)
+
+    def to_dict(self) -> dict[str, str | int]:
+        return dict(self.__dict__)
+
+
+def stored_documents(settings: Settings) -> list[StoredDocument]:
+    """The documents in the store with their title, date, units, language views and when they were ingested."""
+    try:
+        infos = open_store(settings).document_info()
+    except StoreUnavailable as exc:
+        raise store_error(settings, exc) from None
+    return [StoredDocument(doc_id, str(i.get("title", "")), str(i.get("date", "")), int(i.get("units", 0)),
+                           str(i.get("languages", "")), str(i.get("written", "")))
+            for doc_id, i in sorted(infos.items())]
+
+
+def remove_document(settings: Settings, doc_id: str) -> None:
+    """Delete one document from the store and nothing else (the same crash-safe generation swap as ingest)."""
+    store = open_store(settings)
+    known = store.documents()
+    if doc_id not in known:
+        raise InputError(f"no document {doc_id!r} in the store (it has: {', '.join(sorted(known)) or 'nothing'})",
+                         f"索引中没有文档 {doc_id!r}（现有：{'、'.join(sorted(known)) or '无'}）")
+    try:
+        store.remove_document(doc_id)
+    except StoreUnavailable as exc:
+        raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",
+                         f"无法写入 {_where(settings)} 的索引：{exc}") from None
 
 
 def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> int:

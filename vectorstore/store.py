@@ -23,8 +23,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,19 +153,29 @@ class VectorStore:
 
     # -- writing -------------------------------------------------------------------------------
     def replace_document(self, doc_id: str, content_hash: str, records: Sequence[Record],
-                         progress: Callable[[int], None] | None = None) -> bool:
+                         progress: Callable[[int], None] | None = None,
+                         info: Mapping[str, str | int] | None = None) -> bool:
         """Make `records` the whole content of `doc_id`. Returns False when that exact content is already live.
 
         Under the writers' lock: build a new generation (the other documents' records copied with their
         embeddings, the new ones embedded), check the pointer still names the generation it was built from
         (else rebuild on the new one), flip the pointer in one metadata update, drop every other generation.
+        `info` (flat, small: a title, a date) is kept in the pointer with the time of writing.
         """
+        return self._write(doc_id, content_hash, records, progress, dict(info or {}))
+
+    def remove_document(self, doc_id: str) -> bool:
+        """Delete `doc_id` and nothing else, by the same generation swap. Returns False when it is not stored."""
+        return self._write(doc_id, None, (), None, {})
+
+    def _write(self, doc_id: str, content_hash: str | None, records: Sequence[Record],
+               progress: Callable[[int], None] | None, info: dict[str, str | int]) -> bool:
         with store_errors("write failed"), writer_lock(self.client, self.name, self.lock_path) as refresh:
             self._pointer(create=True)
             vectors: dict[str, list[float]] = {}  # by text hash: an untranslated unit's two views embed once
             for attempt in range(WRITE_ATTEMPTS):
                 live, old_partitions, docs = self._state()
-                if docs.get(doc_id) == content_hash:
+                if docs.get(doc_id) == content_hash or (content_hash is None and doc_id not in docs):
                     return False
                 generation = f"{self.name}.g{time.time_ns()}"
                 partitions = sorted(set(old_partitions) | {r.partition for r in records})
@@ -174,12 +185,34 @@ class VectorStore:
                     log.warning("store pointer moved while writing %s; rebuilding on the new generation", doc_id)
                     self._drop(generation)
                     continue
+                infos = self._infos()
+                if content_hash is None:
+                    docs = {k: v for k, v in docs.items() if k != doc_id}
+                    infos.pop(doc_id, None)
+                else:
+                    docs = {**docs, doc_id: content_hash}
+                    infos[doc_id] = {**info, "written": datetime.now(UTC).isoformat(timespec="seconds")}
                 self._pointer().modify(metadata={"live": generation, "partitions": json.dumps(partitions),
-                                                 "docs": json.dumps({**docs, doc_id: content_hash}, sort_keys=True)})
-                log.info("store %s: %s written, live generation %s", self.name, doc_id, generation)
+                                                 "docs": json.dumps(docs, sort_keys=True),
+                                                 "info": json.dumps(infos, sort_keys=True, ensure_ascii=False)})
+                log.info("store %s: %s %s, live generation %s", self.name, doc_id,
+                         "removed" if content_hash is None else "written", generation)
                 self.collect_garbage()
                 return True
         raise StoreUnavailable(f"the store kept changing while writing {doc_id}; try again")
+
+    def _infos(self) -> dict[str, dict[str, str | int]]:
+        """{doc_id: its info and when it was written (ISO time, UTC)}, kept in the pointer beside the hashes."""
+        with store_errors("cannot read the store pointer"), native_stderr.to_log():
+            meta = self._pointer().metadata or {}
+        return dict(json.loads(meta.get("info", "{}")))
+
+    def document_info(self) -> dict[str, dict[str, str | int]]:
+        """What was recorded about each stored document when it was written ({} for an empty store)."""
+        try:
+            return {doc_id: self._infos().get(doc_id, {}) for doc_id in self.documents()}
+        except StoreEmpty:
+            return {}
 
     def _build(self, generation: str, partitions: list[str], live: str | None, old_partitions: list[str],
                doc_id: str, records: Sequence[Record], vectors: dict[str, list[float]],
