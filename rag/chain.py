@@ -55,10 +55,11 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text))
 
 
-def format_context(units: list[Unit], language: str, budget: int) -> tuple[str, list[Unit]]:
+def format_context(units: list[Unit], language: str, budget: int, *, both: bool = False) -> tuple[str, list[Unit]]:
     """Units as tagged blocks in the answer's language only (the aligned translation for English, the original
     for Chinese; a unit without a translation is given in Chinese and says so), in rank order, until the token
-    budget is spent. Returns (context, units used)."""
+    budget is spent. `both` adds the other language's text (POLICYQA_CONTEXT_LANGUAGES=both): twice the tokens,
+    and small models then drift into the other language. Returns (context, units used)."""
     blocks: list[str] = []
     used: list[Unit] = []
     spent = 0
@@ -67,6 +68,9 @@ def format_context(units: list[Unit], language: str, budget: int) -> tuple[str, 
             text, lang_attr = (u.text, "zh") if language == "zh" else (u.text_en, "en")
         else:
             text, lang_attr = u.text, "zh (no English translation)"
+        if both and u.text_en:
+            text += f"\n({'English translation' if language == 'zh' else '原文 / Chinese original'}) " + (
+                u.text_en if language == "zh" else u.text)
         title = u.title_en if language == "en" and u.title_en else u.title
         block = f'<unit cite="{marker(u, language)}" title="{title}" lang="{lang_attr}">\n{text}\n</unit>'
         cost = count_tokens(block)
@@ -181,7 +185,8 @@ class AnswerChain:
         """
         outcome: SearchOutcome = state["outcome"]
         language = state["language"]
-        context, used = format_context([r.unit for r in outcome.results], language, self.settings.context_tokens)
+        context, used = format_context([r.unit for r in outcome.results], language, self.settings.context_tokens,
+                                       both=self.settings.context_languages == "both")
         system = render(f"system_{language}", context=context, no_answer=NO_ANSWER)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
         instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
                                 default=2, ge=0, le=10)
     llm_max_tokens: int = _env("POLICYQA_LLM_MAX_TOKENS", "Most tokens the LLM may write per answer.",
                                default=1024, ge=16, le=100_000)
+    context_languages: Literal["answer", "both"] = _env(
+        "POLICYQA_CONTEXT_LANGUAGES", "LLM context: the answer's language only, or both languages.", default="answer")
     context_tokens: int = _env("POLICYQA_CONTEXT_TOKENS", "Token budget of the retrieved context.",
                                default=3000, ge=200, le=200_000)
     # Web UI and logging.

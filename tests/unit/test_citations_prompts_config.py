@@ -39,6 +39,16 @@ def test_context_is_in_the_answer_language_only(doc) -> None:
     assert doc.unit("A8").text in untranslated and "no English translation" in untranslated
 
 
+def test_the_other_language_on_request(doc) -> None:
+    from rag.chain import count_tokens
+
+    one, _ = format_context([doc.unit("A8")], "en", 3000)
+    both, _ = format_context([doc.unit("A8")], "en", 3000, both=True)
+    assert doc.unit("A8").text_en in both and doc.unit("A8").text in both and doc.unit("A8").text not in one
+    assert count_tokens(both) > 1.5 * count_tokens(one)
+    assert load_settings(env={"POLICYQA_CONTEXT_LANGUAGES": "both"}).context_languages == "both"
+
+
 def test_context_respects_the_token_budget(doc) -> None:
     units = list(doc.units)
     context, used = format_context(units, "zh", 600)
