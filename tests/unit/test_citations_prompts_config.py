@@ -6,6 +6,7 @@ import pytest
 
 import prompts
 from rag.chain import NO_ANSWER, format_context
+from rag.config import load_settings
 from rag.document import parse_policy_document
 from tests.conftest import DATA
 
