@@ -389,11 +389,20 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
 
         inputs = [textbox, chatbot, turns_state, groups_state, language, backend, k]
         outputs = [chatbot, turns_state, groups_state, sources, textbox, export_md, export_docx]
-        textbox.submit(respond, inputs, outputs, api_visibility="private")
-        send.click(respond, inputs, outputs, api_visibility="private")
-        chatbot.example_select(_example_text, None, textbox, api_visibility="private").then(
-            respond, inputs, outputs, api_visibility="private")
-        regen.click(regenerate, inputs[1:], outputs, api_visibility="private")
+        # While an answer streams, send / regenerate / edit are disabled: a second click would race the stream
+        # for the same history (the stream's later updates would undo an edit made meanwhile).
+        controls = [send, regen, edit]
+
+        def answering(event: Any, fn: Any, fn_inputs: list[Any]) -> None:
+            event(lambda: [gr.update(interactive=False)] * len(controls), None, controls, queue=False,
+                  api_visibility="private").then(fn, fn_inputs, outputs, api_visibility="private").then(
+                lambda: [gr.update(interactive=True)] * len(controls), None, controls, api_visibility="private")
+
+        answering(textbox.submit, respond, inputs)
+        answering(send.click, respond, inputs)
+        answering(chatbot.example_select(_example_text, None, textbox, api_visibility="private").then,
+                  respond, inputs)
+        answering(regen.click, regenerate, inputs[1:])
         edit.click(edit_last, [chatbot, turns_state, groups_state], outputs, api_visibility="private")
         for control in (clear.click, chatbot.clear):  # both reset the history and the sources
             control(new_conversation, None, [*outputs, feedback_box], api_visibility="private")
