@@ -301,7 +301,9 @@ def _overlaps(boxes: dict[str, dict[str, float]]) -> list[str]:
 
 
 @pytest.mark.parametrize("width,height", [(1440, 900), (1024, 768), (390, 844)])
-def test_no_overlaps_and_sources_follow_the_answer(browser: Any, app_url: str, width: int, height: int) -> None:
+def test_no_overlaps_and_sources_follow_the_answer(browser: Any, app_url: str, width: int, height: int,
+                                                   tmp_path: Path) -> None:
+    """At each width: no named element overlaps another, and a screenshot is kept in pytest's temp dir to look at."""
     from playwright.sync_api import expect
 
     page = open_page(browser, app_url, viewport={"width": width, "height": height})
@@ -333,6 +335,8 @@ def test_no_overlaps_and_sources_follow_the_answer(browser: Any, app_url: str, w
             panel = page.locator("#pq-sources-box").bounding_box()
             assert panel["y"] >= 0 and panel["y"] + panel["height"] <= height, panel
             expect(page.locator("#pq-question")).to_be_in_viewport()
+        shot = page.screenshot(path=tmp_path / f"layout-{width}x{height}.png")
+        assert shot[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(shot[16:20], "big") == width
     finally:
         page.context.close()
 
