@@ -25,6 +25,8 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("--out", type=Path, help="reports directory (default eval/reports)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="compare two report runs")
     p.add_argument("--check", action="store_true", help="exit 1 when a threshold in eval/thresholds.toml fails")
+    p.add_argument("--doc", action="append", metavar="ID",
+                   help="ask every case over this document only (repeatable; cases about other documents are skipped)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("bench", parents=[store], help="measure speed and memory; print tables with ratios")

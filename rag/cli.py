@@ -34,8 +34,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from rag.api import search
 
     def run(question: str) -> dict[str, Any]:
-        outcome = search(question, settings=settings, k=args.k, mode=args.mode)
-        out: dict[str, Any] = {"question": question, "results": [r.to_dict(outcome.language) for r in outcome.results]}
+        outcome = search(question, settings=settings, k=args.k, mode=args.mode, documents=getattr(args, "doc", None))
+        out: dict[str, Any] = {"question": question, "documents": list(outcome.documents),
+                               "results": [r.to_dict(outcome.language, outcome.named) for r in outcome.results]}
         if outcome.notice:
             out["notice"] = outcome.notice
         return out
@@ -64,6 +65,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return chat(args, settings)
 
 
+def add_doc_option(parser: argparse.ArgumentParser) -> None:
+    """`--doc ID` (repeatable): ask over these documents only (default: every stored document)."""
+    parser.add_argument("--doc", action="append", metavar="ID",
+                        help="only this document (repeatable; default: all; ids as `policyqa ingest` prints them)")
+
+
 def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
     """Add ingest, search, ask and chat to the root parser's subcommands (`store`/`llm`: shared option groups)."""
     p = sub.add_parser("ingest", parents=[store], help="parse documents and (re)build their chunks in Chroma",
@@ -81,6 +88,7 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("-k", type=int, default=5, help="number of units (default 5)")
     p.add_argument("--json", action="store_true", help="JSON lines output (and stdin batch mode)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", parents=[store, llm], help="answer a question with citations",
@@ -90,8 +98,10 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("question", nargs="?")
     p.add_argument("-k", dest="top_k", type=int, help="units retrieved (default 5, $POLICYQA_TOP_K)")
     p.add_argument("--json", action="store_true", help="JSON lines output (and stdin batch mode)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[store, llm], help="interactive multi-turn chat in the terminal")
     p.add_argument("-k", dest="top_k", type=int, help="units retrieved (default 5, $POLICYQA_TOP_K)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_chat)

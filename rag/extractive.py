@@ -33,6 +33,7 @@ import jieba.posseg
 
 from prompts import load_prompt
 from rag.answer_types import Citation
+from rag.citations import cite_label
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
@@ -512,9 +513,13 @@ def _in_language(quote: _Quote, language: str, answer_language: str) -> str:
     return (en if answer_language == "en" else zh) or quote.sentence
 
 
-def _group_text(unit: Unit, sentences: list[str], answer_language: str) -> str:
-    """「第五条（促进消费提质升级）提出：…[第五条]。」 / "Art. 5 (Promote …) states: … [Art. 5]." """
-    label = unit.label(answer_language)
+def _group_text(unit: Unit, sentences: list[str], answer_language: str, named: bool = False) -> str:
+    """「第五条（促进消费提质升级）提出：…[第五条]。」 / "Art. 5 (Promote …) states: … [Art. 5]."
+
+    `named` (several documents in scope): the label names the document. An English answer quoting a document
+    without a translation quotes its Chinese text and says so.
+    """
+    label = cite_label(unit, answer_language, named)
     title = unit.title_en if answer_language == "en" and unit.title_en else unit.title
     if answer_language == "en" and not unit.text_en:
         title = ""
@@ -528,7 +533,8 @@ def _group_text(unit: Unit, sentences: list[str], answer_language: str) -> str:
     return lead + " ".join(f"{b} [{label}]." for b in bodies)
 
 
-def _render(chosen: list[_Quote], language: str, answer_language: str) -> tuple[str, list[Citation]]:
+def _render(chosen: list[_Quote], language: str, answer_language: str,
+            named: bool = False) -> tuple[str, list[Citation]]:
     """Group the quotes by unit, most relevant unit first (the answer order of the retrieved units), sentences
     in document order; cite every sentence."""
     order = list(dict.fromkeys((q.unit.doc_id, q.unit.unit_id) for q in sorted(chosen, key=lambda q: q.rank)))
@@ -538,8 +544,9 @@ def _render(chosen: list[_Quote], language: str, answer_language: str) -> tuple[
                         key=lambda q: q.pos)
         unit = quotes[0].unit
         sentences = [_in_language(q, language, answer_language) for q in quotes]
-        parts.append(_group_text(unit, sentences, answer_language))
-        citations += [Citation(unit.unit_id, unit.doc_id, unit.label(answer_language), unit.title, sentence)
+        parts.append(_group_text(unit, sentences, answer_language, named))
+        citations += [Citation(unit.unit_id, unit.doc_id, cite_label(unit, answer_language, named), unit.title,
+                               sentence, doc_title=unit.doc_title)
                       for sentence in sentences]  # one per quoted sentence: the UI highlights each
     return "\n".join(parts), citations
 
@@ -555,6 +562,22 @@ def missing_notice(outcome: SearchOutcome, retriever: HybridRetriever, answer_la
             f"in {sections} parts.")
 
 
+def which_document_text(outcome: SearchOutcome, retriever: HybridRetriever, answer_language: str) -> str:
+    """A bare reference (第八条) that many documents in scope have: ask which one, naming them (never pick one)."""
+    refs = find_references(outcome.question)
+    raw = refs[0].raw if refs else ""
+    first: dict[str, Unit] = {}
+    for (doc, _uid), unit in retriever.units.items():
+        first.setdefault(doc, unit)
+    titles = [first[doc].doc_title or doc for doc in outcome.choices]
+    if answer_language == "zh":
+        return (f"有 {len(titles)} 份文件都有{raw}，请说明是哪一份：{'、'.join(f'《{t}》' for t in titles)}。"
+                f"例如：《{titles[0]}》{raw}。")
+    names = [first[doc].doc_title_en or f"《{t}》" for doc, t in zip(outcome.choices, titles, strict=True)]
+    return (f"{len(names)} documents have {raw}; which one do you mean? {'; '.join(names)}. "
+            f"For example: {raw} of {names[0]}.")
+
+
 def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, language: str,
                       question: str | None = None, cal: Calibration | None = None,
                       answer_language: str | None = None, prefer: Sequence[str] = ()) -> Extract:
@@ -567,6 +590,8 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     cal = cal or CALIBRATION
     answer_language = answer_language or language
     question = question or outcome.question
+    if outcome.choices:
+        return Extract(which_document_text(outcome, retriever, answer_language), [], True, 0.0, "which document")
     if outcome.missing:
         return Extract(missing_notice(outcome, retriever, answer_language), [], True, 0.0, "no such unit")
     verdict = check_answerable(question, outcome, retriever, language, cal)
@@ -578,5 +603,5 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     else:
         results = answer_order(outcome.results, content, language, retriever, cal, prefer)
         chosen = _select(results, content, language, retriever, cal, quantity_asked(content, language))
-    text, citations = _render(chosen, language, answer_language)
+    text, citations = _render(chosen, language, answer_language, outcome.named)
     return Extract(load_prompt(f"intro_{answer_language}") + "\n" + text, citations, False, verdict.confidence)

@@ -15,15 +15,19 @@ import logging
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import bm25s
 import jieba
+import numpy as np
 import snowballstemmer
 
+from rag.citations import document_names, named_documents
 from rag.document import Unit
+from rag.errors import InputError
 from rag.references import Reference, find_references
 from vectorstore import VectorStore
 
@@ -143,10 +147,11 @@ class SearchResult:
     match: str = "search"
     signals: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self, language: str = "zh") -> dict[str, Any]:
+    def to_dict(self, language: str = "zh", named: bool = False) -> dict[str, Any]:
         u = self.unit
-        return {"unit": u.unit_id, "doc_id": u.doc_id, "score": round(self.score, 4), "match": self.match,
-                "label": u.label(language), "title": u.title, "title_en": u.title_en,
+        return {"unit": u.unit_id, "doc_id": u.doc_id, "doc_title": u.doc_title, "score": round(self.score, 4),
+                "match": self.match, "label": u.document_label(language) if named else u.label(language),
+                "title": u.title, "title_en": u.title_en,
                 "section": u.section_title, "text": u.text, "text_en": u.text_en}
 
 
@@ -159,6 +164,13 @@ class SearchOutcome:
     results: list[SearchResult]
     missing: list[Reference] = field(default_factory=list)
     notice: str = ""
+    documents: tuple[str, ...] = ()  # the documents in scope (all stored ones unless the caller chose)
+    choices: tuple[str, ...] = ()  # a bare reference (第八条) that too many documents in scope have: ask which one
+
+    @property
+    def named(self) -> bool:
+        """Several documents in scope: citations and labels name the document."""
+        return len(self.documents) > 1
 
 
 # Fusion weights per question language: BM25 score / best BM25 score + weight × cosine similarity.
@@ -171,6 +183,23 @@ FUSION: dict[str, list[tuple[str, float]]] = {
     "en": [("bm25_en", 1.0), ("dense_en", 2.0), ("dense_zh", 1.0)],
 }
 MODES = ("hybrid", "dense", "bm25")
+# An English phrase that names a document by its subject and kind ("the intellectual property regulations").
+_DOC_PHRASE = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7}?(?:regulations?|rules|measures|opinions?|provisions|ordinance|law))\b",
+                         re.I)
+_DOC_KIND_STEMS = frozenset(tokenize_en("regulation regulations rules measures opinion opinions provisions ordinance law"))
+# Cosine of that phrase to the closest title, and its lead over the next (chosen on the six regulations' titles
+# with paraphrased English names: the right title scored 0.51-0.80 and led by >= 0.09; a bare "the regulations"
+# scored 0.31 with no lead).
+TITLE_MIN_SIMILARITY = 0.45
+PER_DOCUMENT_MAX = 3  # a bare 第八条 is answered per document up to this many documents, else the user is asked
+TITLE_MIN_MARGIN = 0.08
+
+
+@lru_cache(maxsize=256)
+def _pinyin_words(doc_id: str) -> frozenset[str]:
+    """Place names a document id spells in pinyin syllables (heng-qin-… → hengqin), for English questions."""
+    syllables = [s for s in doc_id.split("-") if s.isalpha()]
+    return frozenset("".join(syllables[i:i + n]) for n in (2, 3) for i in range(len(syllables) - n + 1))
 
 
 class HybridRetriever:
@@ -233,51 +262,115 @@ class HybridRetriever:
         total = sum(idf.get(t, unseen) for t in terms)
         return sum(idf.get(t, unseen) for t in terms if t in present) / total
 
+    # -- scope -------------------------------------------------------------------------------------
+    def document_ids(self) -> list[str]:
+        """The stored documents, in the order their units were stored."""
+        return list(dict.fromkeys(doc for doc, _uid in self.units))
+
+    def scope(self, documents: Sequence[str] | None) -> tuple[str, ...]:
+        """The documents a question is asked over: the given ids (checked), or every stored document."""
+        stored = self.document_ids()
+        if not documents:
+            return tuple(stored)
+        unknown = [d for d in documents if d not in stored]
+        if unknown:
+            raise InputError(f"no such document: {', '.join(unknown)} (stored: {', '.join(stored)})",
+                             f"没有这个文件：{'、'.join(unknown)}（已收录：{'、'.join(stored)}）")
+        return tuple(dict.fromkeys(documents))
+
+    def named_documents(self, question: str, language: str, scope: Sequence[str]) -> tuple[str, ...]:
+        """The documents in `scope` that the question names: by title (知识产权保护条例, 《…》, an English title), or,
+        in English, by a phrase ending in a document kind ("the intellectual property regulations") whose
+        multilingual embedding is clearly closest to one title, or by a place name spelled in pinyin (Hengqin)."""
+        units = [u for (doc, _uid), u in self.units.items() if doc in scope]
+        found = named_documents(question, units)
+        if found or language != "en" or len(scope) < 2:
+            return tuple(found)
+        words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", question)}
+        by_pinyin = [doc for doc in scope if words & _pinyin_words(doc)]
+        if len(by_pinyin) == 1:  # "Guangdong" is in most ids and names none of them
+            return tuple(by_pinyin)
+        phrase = _DOC_PHRASE.search(question)
+        if not phrase or not set(tokenize_en(phrase.group(1))) - _DOC_KIND_STEMS:
+            return ()
+        vector = np.asarray(self.store.embed_query(phrase.group(1)))
+        titles = self._title_vectors(scope)
+        scores = sorted(((float(np.max(vecs @ vector)), doc) for doc, vecs in titles.items()), reverse=True)
+        if scores and scores[0][0] >= TITLE_MIN_SIMILARITY and (
+                len(scores) == 1 or scores[0][0] - scores[1][0] >= TITLE_MIN_MARGIN):
+            return (scores[0][1],)
+        return ()
+
+    def _title_vectors(self, scope: Sequence[str]) -> dict[str, Any]:
+        """Unit-normalised embeddings of each document's names (computed once per document)."""
+        cache: dict[str, Any] = vars(self).setdefault("_title_cache", {})  # filled lazily: most questions need none
+        for doc in scope:
+            if doc not in cache:
+                unit = next(u for (d, _uid), u in self.units.items() if d == doc)
+                vecs = np.asarray([self.store.embed_query(n) for n in document_names(unit) or [doc]])
+                cache[doc] = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+        return {doc: cache[doc] for doc in scope}
+
     # -- explicit references ---------------------------------------------------------------------
-    def lookup(self, refs: list[Reference]) -> tuple[list[Unit], list[Reference]]:
-        """Units named by `refs` in every stored document, and the refs that name nothing."""
+    def lookup(self, refs: list[Reference], documents: Sequence[str] | None = None) -> tuple[list[Unit], list[Reference]]:
+        """Units named by `refs` in each document of `documents` (default: all), and the refs that name nothing.
+
+        A bare 第八条 over several documents gives each one's article 8 (answered per document), never one of them.
+        """
         found, missing = [], []
         for ref in refs:
-            hits = [u for (_doc, uid), u in self.units.items() if uid == ref.unit_id]
+            hits = [u for (doc, uid), u in self.units.items()
+                    if uid == ref.unit_id and (documents is None or doc in documents)]
             found.extend(hits)
             if not hits:
                 missing.append(ref)
         return found, missing
 
-    def counts(self) -> tuple[int, int]:
-        """(articles, sections) of the largest stored document, for 'there is no article 40' messages."""
+    def counts(self, documents: Sequence[str] | None = None) -> tuple[int, int]:
+        """(articles, sections) of the largest document in scope, for 'there is no article 40' messages."""
         per_doc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for u in self.units.values():
-            if u.kind in ("article", "section"):
+            if u.kind in ("article", "section") and (documents is None or u.doc_id in documents):
                 per_doc[u.doc_id][0 if u.kind == "article" else 1] += 1
         return tuple(max(per_doc.values(), default=[0, 0]))  # type: ignore[return-value]
 
     # -- search ----------------------------------------------------------------------------------
-    def _ranked_lists(self, question: str, language: str, mode: str) -> dict[str, list[tuple[Key, float]]]:
+    def _ranked_lists(self, question: str, language: str, mode: str,
+                      documents: Sequence[str] | None = None) -> dict[str, list[tuple[Key, float]]]:
         lists: dict[str, list[tuple[Key, float]]] = {}
         names = [name for name, _w in FUSION[language]]
+        # A narrower scope asks for more candidates (filtered afterwards), so it still gets `candidates` of its own.
+        share = len(documents) / max(1, len(self.document_ids())) if documents is not None else 1.0
+        n = min(len(self.units), math.ceil(self.candidates / max(share, 1e-6)))
+
+        def in_scope(ranked: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
+            kept = ranked if documents is None else [(key, v) for key, v in ranked if key[0] in documents]
+            return kept[:self.candidates]
+
         if mode in ("hybrid", "bm25"):
             for name in names:
                 if name.startswith("bm25"):
                     lang = name[-2:]
                     tokens = tokenize_zh(question) if lang == "zh" else tokenize_en(question)
-                    lists[name] = self._bm25[lang].rank(tokens, self.candidates)
+                    lists[name] = in_scope(self._bm25[lang].rank(tokens, n))
         if mode in ("hybrid", "dense"):
             vector = self.store.embed_query(question)
             for name in names:
                 if name.startswith("dense"):
-                    hits = self.store.query(vector, self.candidates, partition=name[-2:])
-                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits if rid in self._record_keys]
+                    hits = self.store.query(vector, n, partition=name[-2:])
+                    lists[name] = in_scope([(self._record_keys[rid], sim) for rid, sim in hits
+                                            if rid in self._record_keys])
         return lists
 
-    def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
+    def rank(self, question: str, language: str, k: int, mode: str = "hybrid",
+             documents: Sequence[str] | None = None) -> list[SearchResult]:
         """Top-k units by the weighted sum of the scores of the retrievers that `mode` enables (see FUSION)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         weights = dict(FUSION[language])
         fused: dict[Key, float] = defaultdict(float)
         signals: dict[Key, dict[str, float]] = defaultdict(dict)
-        for name, ranked in self._ranked_lists(question, language, mode).items():
+        for name, ranked in self._ranked_lists(question, language, mode, documents).items():
             scale = max((score for _key, score in ranked), default=0.0) if name.startswith("bm25") else 1.0
             for key, score in ranked:
                 if key in self.units and scale > 0:
@@ -286,23 +379,34 @@ class HybridRetriever:
         order = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]
         return [SearchResult(self.units[key], fused[key], "search", signals[key]) for key in order]
 
-    def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid") -> SearchOutcome:
+    def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid",
+               documents: Sequence[str] | None = None) -> SearchOutcome:
         """Lookup by explicit reference first (第十二条 / Article 12 / Part I); else hybrid search.
 
-        Clauses that only instruct the assistant are left out of both (see `focus_question`).
+        `documents` limits the scope (default: every stored document). A question that names documents in scope
+        (《广东省知识产权保护条例》第三十条, 知识产权保护条例…) is asked over those. Clauses that only instruct the
+        assistant are left out of both (see `focus_question`).
         """
+        scope = self.scope(documents)
         focus = focus_question(question)
+        target = self.named_documents(focus, language, scope) or scope
         refs = find_references(focus)
-        found, missing = self.lookup(refs)
+        found, missing = self.lookup(refs, target)
         if missing:
-            articles, sections = self.counts()
+            articles, sections = self.counts(target)
             names = "、".join(r.raw for r in missing)
             notice = (
                 f"文件中没有{names}：本文件共 {articles} 条、{sections} 个部分。" if language == "zh" else
                 f"The document has no {', '.join(r.raw for r in missing)}: it has {articles} articles "
                 f"in {sections} parts."
             )
-            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice)
-        if found:
-            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(refs))]])
-        return SearchOutcome(question, language, self.rank(focus, language, k, mode))
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice,
+                                 documents=scope)
+        holders = tuple(dict.fromkeys(u.doc_id for u in found))
+        if len(holders) > PER_DOCUMENT_MAX:  # never silently pick one: ask which document is meant
+            return SearchOutcome(question, language, [], documents=scope, choices=holders)
+        if found:  # every document's unit when several are in scope: answered per document
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]],
+                                 documents=scope)
+        ranked = self.rank(focus, language, k, mode, target if target != tuple(self.document_ids()) else None)
+        return SearchOutcome(question, language, ranked, documents=scope)
