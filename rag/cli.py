@@ -8,6 +8,7 @@ so a bad one is rejected at once.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,18 @@ def add_doc_option(parser: argparse.ArgumentParser) -> None:
                         help="only this document (repeatable; default: all; ids as `policyqa ingest` prints them)")
 
 
+def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.translate import store_translation, translate_document
+
+    result = translate_document(settings, args.doc_id, progress=not args.quiet)
+    changed = store_translation(settings, result.doc_id)
+    print(f"{result.doc_id}: {result.units} units translated → {result.path}"
+          f"{' (store updated)' if changed else ''}")
+    if result.failed:
+        print(f"untranslated (the model's reply was not an aligned list): {', '.join(result.failed)}", file=sys.stderr)
+    return 0
+
+
 def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
     """Add ingest, search, ask and chat to the root parser's subcommands (`store`/`llm`: shared option groups)."""
     p = sub.add_parser("ingest", parents=[store], help="parse documents and (re)build their chunks in Chroma",
@@ -80,6 +93,14 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("files", nargs="*", help="document files (default: the bundled documents, $POLICYQA_DATA)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("translate", parents=[store, llm], help="write an aligned English translation with the LLM",
+                       description="Translate one document unit by unit, sentence-aligned, with the configured "
+                                   "OpenAI-compatible LLM; the translation is cached beside the store and the "
+                                   "document's English view is re-indexed.")
+    p.add_argument("doc_id", metavar="ID", help="document id (as `policyqa ingest` prints it)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("search", parents=[store], help="show the units retrieved for a question",
                        description="Retrieve units. With --json and no question, read one question per stdin line "

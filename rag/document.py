@@ -300,15 +300,25 @@ def _attach_translation(doc: PolicyDocument, data: dict) -> PolicyDocument:
     return PolicyDocument(**{**doc.__dict__, "units": units, "title_en": title_en})
 
 
-def parse_policy_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> PolicyDocument:
-    """Read and parse a document file (.txt/.md/.docx/.pdf/.html), attaching `<doc_id>.en.json` when present."""
+def parse_policy_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES,
+                          translations: Path | None = None) -> PolicyDocument:
+    """Read and parse a document file (.txt/.md/.docx/.pdf/.html), attaching its English translation when there is
+    one: `<doc_id>.en.json` beside the file, else in `translations` (the cache `policyqa translate` writes).
+
+    The content hash covers the translation too, so a new translation re-ingests the document."""
     path = Path(path)
     text = read_document_text(path, max_bytes)
     doc = parse_policy_text(text, doc_id_for(path), str(path))
     tpath = translation_path(path)
+    if not tpath.exists() and translations is not None:
+        tpath = translations / tpath.name
     if tpath.exists():
+        raw = tpath.read_text(encoding="utf-8")
         try:
-            doc = _attach_translation(doc, json.loads(tpath.read_text(encoding="utf-8")))
+            doc = _attach_translation(doc, json.loads(raw))
         except (json.JSONDecodeError, AttributeError) as exc:
             raise DocumentError(f"translation {tpath} is not valid JSON: {exc}", f"译文 {tpath} 不是有效的 JSON") from None
+        if translations is not None and tpath.parent == translations:
+            digest = hashlib.sha256((doc.sha256 + raw).encode("utf-8")).hexdigest()
+            doc = PolicyDocument(**{**doc.__dict__, "sha256": digest})
     return doc
