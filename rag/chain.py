@@ -164,6 +164,11 @@ class AnswerChain:
         units = {(r.unit.doc_id, r.unit.unit_id): r.unit for r in outcome.results}
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
                               sources=_sources(ex.citations, units, language), refused=ex.refused, fallback=fallback)
+        untranslated = list(dict.fromkeys(s.unit.doc_title or s.unit.doc_id for s in answer.sources
+                                          if language == "en" and not s.unit.text_en))
+        if untranslated:  # said, not hidden: the quotes are the Chinese original
+            answer.warnings.append(f"quoted in Chinese: no English translation of {'; '.join(untranslated)} "
+                                   "(an LLM can write one: policyqa translate ID)")
         if warning:
             answer.fallback_reason = warning
             answer.warnings.append(f"{warning}; extractive fallback")

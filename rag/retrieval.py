@@ -404,7 +404,12 @@ class HybridRetriever:
                                  documents=scope)
         holders = tuple(dict.fromkeys(u.doc_id for u in found))
         if len(holders) > PER_DOCUMENT_MAX:  # never silently pick one: ask which document is meant
-            return SearchOutcome(question, language, [], documents=scope, choices=holders)
+            names = ", ".join(refs_raw := [r.raw for r in refs])
+            notice = (f"{len(holders)} 份文件都有{'、'.join(refs_raw)}：请在问题中写出文件名，或用 --doc 指定文件。"
+                      if language == "zh" else
+                      f"{len(holders)} documents have {names}: name the document in the question, or choose it "
+                      "with --doc.")
+            return SearchOutcome(question, language, [], documents=scope, notice=notice, choices=holders)
         if found:  # every document's unit when several are in scope: answered per document
             return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]],
                                  documents=scope)
