@@ -102,7 +102,7 @@ def _tagged(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any
 
 
 def _cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
-    result = evaluate_retrieval(settings, args.eval_set or DEFAULT_RETRIEVAL_SET)
+    result = evaluate_retrieval(settings, args.eval_set or DEFAULT_RETRIEVAL_SET, documents=getattr(args, "doc", None))
     print(format_table(result), flush=True)
     if result["failures"] and args.check:
         _err("policyqa eval: retrieval gate failed: " + "; ".join(result["failures"]))

@@ -430,15 +430,26 @@ def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: 
     3. A sentence is supported when ``|tokens ∩ cited_tokens| / |tokens| ≥ 0.6``, where ``cited_tokens`` are
        the tokens of the union of all cited texts (no boilerplate removal).
 
+    An English answer that quotes a document without a translation quotes its Chinese text: a sentence mostly in
+    Chinese is compared by its Han bigrams alone (the English note around the quote is not a claim).
+
     Returns supported / content sentences; ``None`` when there is no content sentence. With no cited texts every
     content sentence is unsupported (0.0). A lexical proxy: it catches invented content, not paraphrased or
     negated claims.
     """
     cited = "\n".join(cited_texts.values())
     cited_tokens = zh_tokens(cited) if language == "zh" else set(en_content_words(cited))
+    cited_han = {t for t in zh_tokens(cited) if _HAN_RUN.match(t)}
     supported = total = 0
     for sentence in split_answer_sentences(answer, language):
         toks = _sentence_tokens(sentence, language)
+        han = sum(len(r) for r in _HAN_RUN.findall(sentence))
+        if language != "zh" and han > len(re.findall(r"[A-Za-z]", sentence)):  # a quoted Chinese original
+            toks = {t for t in zh_tokens(_ZH_BOILERPLATE.sub(" ", sentence)) if _HAN_RUN.match(t)}
+            if len(toks) >= FAITHFULNESS_MIN_TOKENS:
+                total += 1
+                supported += len(toks & cited_han) / len(toks) >= FAITHFULNESS_MIN_OVERLAP - 1e-9
+            continue
         if len(toks) < FAITHFULNESS_MIN_TOKENS:
             continue
         total += 1

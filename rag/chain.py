@@ -132,7 +132,9 @@ class AnswerChain:
         query = expand_colloquial(state["standalone"], state["retrieval_language"])
         outcome = self.retriever.search(query, state["retrieval_language"], state["k"],
                                         documents=state.get("documents"))
-        return {**state, "query": query, "outcome": outcome, "t_retrieve": _ms(start)}
+        # The answer judges and quotes with the statistics of the documents searched (one document: as if alone).
+        return {**state, "query": query, "outcome": outcome, "retriever": self.retriever.for_outcome(outcome),
+                "t_retrieve": _ms(start)}
 
     def generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerEvent]:
         for state in states:
@@ -159,7 +161,7 @@ class AnswerChain:
 
     def _extractive(self, state: dict[str, Any], *, fallback: bool, warning: str = "") -> Answer:
         outcome, language = state["outcome"], state["language"]
-        ex = extractive_answer(outcome, self.retriever, state["retrieval_language"], state["query"],
+        ex = extractive_answer(outcome, state["retriever"], state["retrieval_language"], state["query"],
                                answer_language=language, prefer=state.get("prefer", ()))
         units = {(r.unit.doc_id, r.unit.unit_id): r.unit for r in outcome.results}
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
@@ -187,7 +189,7 @@ class AnswerChain:
         system = render(f"system_{language}", context=context, no_answer=NO_ANSWER)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
         instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)
-        streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
+        streamed = StreamedAnswer(SentenceVerifier(used, language, state["retriever"], instructions=instructions,
                                                    embed=self.retriever.store.embed_query,
                                                    refusal=refusal_text(language), named=outcome.named))
         reply = ChatReply()
@@ -227,7 +229,7 @@ class AnswerChain:
                 answer = self._extractive(state, fallback=True, warning=f"LLM: {why}")
             answer.tokens, answer.verification = tokens, streamed.counts()
             return answer
-        citations = _verified_citations(streamed, language, self.retriever, outcome.named)
+        citations = _verified_citations(streamed, language, state["retriever"], outcome.named)
         answer = self._answer(state, text=streamed.shown, backend="openai", citations=citations,
                               sources=_sources(citations, {(u.doc_id, u.unit_id): u for u in used}, language))
         answer.tokens, answer.verification = tokens, streamed.counts()

@@ -33,7 +33,7 @@ import jieba.posseg
 
 from prompts import load_prompt
 from rag.answer_types import Citation
-from rag.citations import cite_label
+from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
@@ -164,6 +164,22 @@ _EN_COUNT = re.compile(rf"(?<![\w.])(?:\d+(?:[.,]\d+)?|{_EN_NUMBER_WORDS})(?![\w
 _ZH_COUNT = re.compile(rf"(?:\d+(?:\.\d+)?|[二两三四五六七八九十百千万亿][{_CN_NUM}]*)\s*(?:[万亿千百]*)\s*(?:{_MEASURES_ZH}|大)")
 
 
+def _without_document_names(question: str, retriever: HybridRetriever) -> str:
+    """The question without the titles of stored documents it names (《中共广东省委 …意见》第八条): a title says
+    which document, not what about, and its organisations (中共广东省委) are not in the text."""
+    names: set[str] = set()
+    for doc_id in retriever.document_ids():
+        unit = next(u for (d, _uid), u in retriever.units.items() if d == doc_id)
+        names.update(document_names(unit))
+    text = _BOOK_TITLE.sub(" ", question)
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.I)
+    return text if text.strip() else question
+
+
+_BOOK_TITLE = re.compile(r"《[^》]{2,80}》")
+
+
 def _content(question: str) -> str:
     """What the question asks about: without instructions to the assistant, unit references and pointers."""
     return without_pointers(_without_references(focus_question(question)))
@@ -203,9 +219,14 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if not before or not re.search(r"[A-Za-z0-9,]$", before):
                 continue  # a sentence's first word is capitalised anyway
             word = re.sub(r"['’]s$", "", m.group(0))
-            if word not in _EN_NOT_NAMES and not retriever.mentions(word):
+            # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
+            if word not in _EN_NOT_NAMES and not retriever.mentions(word) and _fully_translated(retriever):
                 out.append(word)
     return out
+
+
+def _fully_translated(retriever: HybridRetriever) -> bool:
+    return all(u.text_en for u in retriever.units.values())
 
 
 @lru_cache(maxsize=16)
@@ -598,7 +619,7 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     """
     cal = cal or CALIBRATION
     answer_language = answer_language or language
-    question = question or outcome.question
+    question = _without_document_names(question or outcome.question, retriever)
     if outcome.choices:
         return Extract(which_document_text(outcome, retriever, answer_language), [], True, 0.0, "which document")
     if outcome.missing:

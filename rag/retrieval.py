@@ -166,6 +166,7 @@ class SearchOutcome:
     notice: str = ""
     documents: tuple[str, ...] = ()  # the documents in scope (all stored ones unless the caller chose)
     choices: tuple[str, ...] = ()  # a bare reference (第八条) that too many documents in scope have: ask which one
+    searched: tuple[str, ...] = ()  # the documents actually searched: the scope, or those the question names
 
     @property
     def named(self) -> bool:
@@ -263,6 +264,25 @@ class HybridRetriever:
         return sum(idf.get(t, unseen) for t in terms if t in present) / total
 
     # -- scope -------------------------------------------------------------------------------------
+    _dense_oversample = 1.0  # dense candidates asked of the store per kept one (a view over part of it asks more)
+
+    def view(self, documents: Sequence[str]) -> HybridRetriever:
+        """A retriever over some of the stored documents only: its BM25, IDF, name shares and counts are those
+        documents' own, so one document asked alone is answered exactly as in a store of its own. Cached."""
+        key = tuple(sorted(documents))
+        views: dict[tuple[str, ...], HybridRetriever] = vars(self).setdefault("_views", {})
+        if key not in views:
+            if len(views) >= 32:
+                views.pop(next(iter(views)))
+            views[key] = ScopedRetriever(self, key)
+        return views[key]
+
+    def for_outcome(self, outcome: SearchOutcome) -> HybridRetriever:
+        """The retriever whose statistics the answer to `outcome` should use: the view of the documents searched."""
+        if outcome.searched and set(outcome.searched) != set(self.document_ids()):
+            return self.view(outcome.searched)
+        return self
+
     def document_ids(self) -> list[str]:
         """The stored documents, in the order their units were stored."""
         return list(dict.fromkeys(doc for doc, _uid in self.units))
@@ -335,42 +355,33 @@ class HybridRetriever:
         return tuple(max(per_doc.values(), default=[0, 0]))  # type: ignore[return-value]
 
     # -- search ----------------------------------------------------------------------------------
-    def _ranked_lists(self, question: str, language: str, mode: str,
-                      documents: Sequence[str] | None = None) -> dict[str, list[tuple[Key, float]]]:
+    def _ranked_lists(self, question: str, language: str, mode: str) -> dict[str, list[tuple[Key, float]]]:
         lists: dict[str, list[tuple[Key, float]]] = {}
         names = [name for name, _w in FUSION[language]]
-        # A narrower scope asks for more candidates (filtered afterwards), so it still gets `candidates` of its own.
-        share = len(documents) / max(1, len(self.document_ids())) if documents is not None else 1.0
-        n = min(len(self.units), math.ceil(self.candidates / max(share, 1e-6)))
-
-        def in_scope(ranked: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
-            kept = ranked if documents is None else [(key, v) for key, v in ranked if key[0] in documents]
-            return kept[:self.candidates]
-
         if mode in ("hybrid", "bm25"):
             for name in names:
                 if name.startswith("bm25"):
                     lang = name[-2:]
                     tokens = tokenize_zh(question) if lang == "zh" else tokenize_en(question)
-                    lists[name] = in_scope(self._bm25[lang].rank(tokens, n))
+                    lists[name] = self._bm25[lang].rank(tokens, self.candidates)
         if mode in ("hybrid", "dense"):
             vector = self.store.embed_query(question)
+            n = math.ceil(self.candidates * self._dense_oversample)  # a view keeps only its documents' records
             for name in names:
                 if name.startswith("dense"):
                     hits = self.store.query(vector, n, partition=name[-2:])
-                    lists[name] = in_scope([(self._record_keys[rid], sim) for rid, sim in hits
-                                            if rid in self._record_keys])
+                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits
+                                   if rid in self._record_keys][:self.candidates]
         return lists
 
-    def rank(self, question: str, language: str, k: int, mode: str = "hybrid",
-             documents: Sequence[str] | None = None) -> list[SearchResult]:
+    def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
         """Top-k units by the weighted sum of the scores of the retrievers that `mode` enables (see FUSION)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         weights = dict(FUSION[language])
         fused: dict[Key, float] = defaultdict(float)
         signals: dict[Key, dict[str, float]] = defaultdict(dict)
-        for name, ranked in self._ranked_lists(question, language, mode, documents).items():
+        for name, ranked in self._ranked_lists(question, language, mode).items():
             scale = max((score for _key, score in ranked), default=0.0) if name.startswith("bm25") else 1.0
             for key, score in ranked:
                 if key in self.units and scale > 0:
@@ -390,6 +401,9 @@ class HybridRetriever:
         scope = self.scope(documents)
         focus = focus_question(question)
         target = self.named_documents(focus, language, scope) or scope
+        if set(target) != set(self.document_ids()):  # the statistics of the documents asked about, not the library's
+            outcome = self.view(target).search(question, language, k, mode)
+            return SearchOutcome(**{**outcome.__dict__, "documents": scope, "searched": outcome.searched or target})
         refs = find_references(focus)
         found, missing = self.lookup(refs, target)
         if missing:
@@ -401,7 +415,7 @@ class HybridRetriever:
                 f"in {sections} parts."
             )
             return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice,
-                                 documents=scope)
+                                 documents=scope, searched=target)
         holders = tuple(dict.fromkeys(u.doc_id for u in found))
         if len(holders) > PER_DOCUMENT_MAX:  # never silently pick one: ask which document is meant
             names = ", ".join(refs_raw := [r.raw for r in refs])
@@ -409,9 +423,31 @@ class HybridRetriever:
                       if language == "zh" else
                       f"{len(holders)} documents have {names}: name the document in the question, or choose it "
                       "with --doc.")
-            return SearchOutcome(question, language, [], documents=scope, notice=notice, choices=holders)
+            return SearchOutcome(question, language, [], documents=scope, notice=notice, choices=holders,
+                                 searched=target)
         if found:  # every document's unit when several are in scope: answered per document
             return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]],
-                                 documents=scope)
-        ranked = self.rank(focus, language, k, mode, target if target != tuple(self.document_ids()) else None)
-        return SearchOutcome(question, language, ranked, documents=scope)
+                                 documents=scope, searched=target)
+        return SearchOutcome(question, language, self.rank(focus, language, k, mode), documents=scope,
+                             searched=target)
+
+
+class ScopedRetriever(HybridRetriever):
+    """A HybridRetriever over some documents of its parent's store (see `HybridRetriever.view`)."""
+
+    def __init__(self, parent: HybridRetriever, documents: Sequence[str]) -> None:
+        keep = set(documents)
+        self.store = parent.store
+        self.candidates = parent.candidates
+        self.generation = parent.generation
+        self.units = {key: u for key, u in parent.units.items() if key[0] in keep}
+        self._record_keys = {rid: key for rid, key in parent._record_keys.items() if key[0] in keep}
+        share = len(self.units) / max(1, len(parent.units))
+        self._dense_oversample = min(1 / max(share, 1e-6), len(parent.units) / max(1, self.candidates))
+        keys = list(self.units)
+        tokens = {"zh": [tokenize_zh(self.units[k].text) for k in keys],
+                  "en": [tokenize_en(self.units[k].text_en) for k in keys]}
+        self._bm25 = {lang: BM25Index(keys, toks) for lang, toks in tokens.items()}
+        self._idf = {lang: _idf(toks) for lang, toks in tokens.items()}
+        self._corpus = {"zh": "\n".join(self.units[k].text for k in keys),
+                        "en": "\n".join(self.units[k].text_en for k in keys)}

@@ -150,3 +150,12 @@ def test_translate_writes_an_aligned_translation_and_reindexes_it(tmp_path: Path
     with pytest.raises(InputError, match="no such document"):
         cmd_translate(type("A", (), {"doc_id": "nope", "quiet": True})(), settings)  # type: ignore[arg-type]
     assert not translator.requests  # nothing asked of the LLM for a bad id
+
+
+def test_a_follow_up_stays_in_the_document_the_last_answer_cited(library: rag.Settings) -> None:
+    first = rag.answer("知识产权保护条例第三十条规定了什么？", settings=library)
+    history = [{"role": "user", "content": "知识产权保护条例第三十条规定了什么？"},
+               {"role": "assistant", "content": first.text}]
+    follow = rag.answer("这一条还说了什么？", history=history, settings=library)
+    assert "广东省知识产权保护条例" in follow.standalone_question
+    assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(IP, "A30")}
