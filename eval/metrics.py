@@ -236,8 +236,10 @@ _ONE_LABEL = (
 )
 #: A citation marker: [第八条], [Art. 8], [Part I], [第一部分], [序言], [A8], [S2A1], also 【…】 and lists
 #: such as [第八条、第九条] or [Art. 8, Art. 9].
+#: Over several documents a marker names its document first: [《广东省知识产权保护条例》第三十条], [<title>, Art. 30].
+_DOC_PREFIX = r"(?:《[^》\n]{1,80}》\s*,?\s*|[^\[\]【】\n]{4,120}?,\s*)?"
 CITATION_MARKER = re.compile(
-    rf"[\[【]\s*{_ONE_LABEL}(?:\s*[,，、;；/]\s*{_ONE_LABEL})*\s*[\]】]", re.IGNORECASE
+    rf"[\[【]\s*{_DOC_PREFIX}{_ONE_LABEL}(?:\s*[,，、;；/]\s*{_ONE_LABEL})*\s*[\]】]", re.IGNORECASE
 )
 
 _EN_STOPWORDS_TEXT = """
@@ -331,7 +333,7 @@ def split_answer_sentences(answer: str, language: str) -> list[str]:
     marker stood); empty pieces are dropped.
     """
     text = strip_citation_markers(answer)
-    pattern = r"(?<=[。！？；])|\n" if language == "zh" else r"(?<=[.!?])\s+|\n"
+    pattern = r"(?<=[。！？；])|\n" if language == "zh" else r"(?<=[.!?])(?<!Art\.)(?<!Arts\.)\s+|(?<=[。！？；])|\n"
     out = []
     for piece in re.split(pattern, text):
         piece = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s+", " ", piece or "")).strip()
@@ -420,6 +422,9 @@ def language_match(answer_language: str | None, expected: str | None) -> bool:
     return bool(_lang_code(expected)) and _lang_code(answer_language) == _lang_code(expected)
 
 
+_QUOTED_CHINESE = re.compile(f"[{_HAN}]{{8,}}")  # a run of Chinese in an English answer: a quote, not a name
+
+
 def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: str) -> float | None:
     """Lexical faithfulness: share of the answer's content sentences supported by the cited texts.
 
@@ -443,9 +448,9 @@ def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: 
     supported = total = 0
     for sentence in split_answer_sentences(answer, language):
         toks = _sentence_tokens(sentence, language)
-        han = sum(len(r) for r in _HAN_RUN.findall(sentence))
-        if language != "zh" and han > len(re.findall(r"[A-Za-z]", sentence)):  # a quoted Chinese original
-            toks = {t for t in zh_tokens(_ZH_BOILERPLATE.sub(" ", sentence)) if _HAN_RUN.match(t)}
+        quote = re.sub(r"《[^》]{1,80}》", " ", sentence)  # the source's title names it, it is not a claim
+        if language != "zh" and _QUOTED_CHINESE.search(quote):  # a quoted Chinese original
+            toks = {t for t in zh_tokens(_ZH_BOILERPLATE.sub(" ", quote)) if _HAN_RUN.match(t)}
             if len(toks) >= FAITHFULNESS_MIN_TOKENS:
                 total += 1
                 supported += len(toks & cited_han) / len(toks) >= FAITHFULNESS_MIN_OVERLAP - 1e-9
