@@ -32,9 +32,11 @@ class Source:
     quotes_zh: tuple[str, ...] = ()
     quotes_en: tuple[str, ...] = ()
 
-    def to_dict(self, language: str = "zh") -> dict[str, Any]:
+    def to_dict(self, language: str = "zh", named: bool = False) -> dict[str, Any]:
+        """`named`: several documents were in scope (Answer.documents), so the label names the document."""
         u = self.unit
-        return {"unit": u.unit_id, "doc_id": u.doc_id, "doc_title": u.doc_title, "label": u.label(language),
+        return {"unit": u.unit_id, "doc_id": u.doc_id, "doc_title": u.doc_title,
+                "label": u.document_label(language) if named else u.label(language),
                 "title": u.title,
                 "title_en": u.title_en, "section": u.section_title, "text": u.text, "text_en": u.text_en,
                 "quotes_zh": list(self.quotes_zh), "quotes_en": list(self.quotes_en)}
