@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import serve_app
+from tests.conftest import DATA, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,8 @@ def app_url(store_dir: Path) -> Iterator[str]:
     """The offline app over the session's ingested temp store, on a free loopback port."""
     from rag import load_settings
 
-    with serve_app(load_settings(env={}, store_dir=store_dir, backend="extractive")) as url:
+    # the featured document alone, as the session store holds (the default configuration is the whole library)
+    with serve_app(load_settings(env={}, store_dir=store_dir, backend="extractive", data_files=(DATA,))) as url:
         yield url
 
 
