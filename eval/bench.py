@@ -1,8 +1,9 @@
 """`policyqa bench`: speed and memory, printed as tables with ratios against baselines measured in the same run.
 
 Timing lives here, never in tests: machines are noisy, so a benchmark reports and a human judges.
-Targets (2-core machine): warm retrieval p50 ≤ 20 ms; ingest ≤ 5 s including the model load;
-p50 at 100x units ≤ 3x the 1x figure; warm extractive answer p50 ≤ 150 ms.
+Targets (2-core machine): warm retrieval p50 ≤ 20 ms; ingest of the featured document ≤ 5 s and of the library
+(it + the six regulations) ≤ 20 s, both including the model load; p50 with 100 documents ≤ 3x the 1-document
+figure; warm extractive answer p50 ≤ 150 ms.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import percentile
-from rag import Settings, answer, build_synthetic_store, load_settings, search
+from rag import Settings, answer, build_synthetic_store, list_documents, load_settings, search
 
 QUESTIONS = Path(__file__).parent / "retrieval.jsonl"
 
@@ -96,14 +97,22 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as tmp:
-        env = {**os.environ, "POLICYQA_STORE": str(Path(tmp) / "store")}
+        library = [Path(p) for p in settings.data_files]
+        env = {**os.environ, "POLICYQA_STORE": str(Path(tmp) / "store"), "POLICYQA_DATA": os.pathsep.join(map(str, library))}
         env.pop("CHROMA_HOST", None)
+        one = {**env, "POLICYQA_STORE": str(Path(tmp) / "store-1"), "POLICYQA_DATA": str(library[0])}
+        one_s, one_rss, _ = _child(["ingest", "-q"], one)
         ingest_s, ingest_rss, _ = _child(["ingest", "-q"], env)
+        featured = list_documents(settings.with_overrides(data_files=library[:1]))[0].doc_id
         bad_s, bad_rss, _ = _child(["ask", "--backend", "extractive", "   "], env, expect=2)
-        lookup_s, lookup_rss, _ = _child(["ask", "--backend", "extractive", "--json", "第八条讲了什么？"], env)
+        lookup_s, lookup_rss, _ = _child(["ask", "--backend", "extractive", "--json", "--doc", featured,
+                                          "第八条讲了什么？"], env)
         cold_s, cold_rss, _ = _child(["ask", "--backend", "extractive", "--json", "电动车充电难的问题，文件里有说法吗？"],
                                      env)
-        rows += [["ingest (fresh process, incl. model load)", f"{ingest_s:.2f} s", "≤ 5 s", f"{ingest_rss:.0f} MiB"],
+        rows += [["ingest, featured document (fresh process, incl. model load)", f"{one_s:.2f} s", "≤ 5 s",
+                  f"{one_rss:.0f} MiB"],
+                 [f"ingest, library of {len(library)} documents (fresh process, incl. model load)", f"{ingest_s:.2f} s",
+                  "≤ 20 s", f"{ingest_rss:.0f} MiB"],
                  ["bad question rejected (fresh process)", f"{bad_s:.2f} s", "< 1 s", f"{bad_rss:.0f} MiB"],
                  ["cold ask, lookup (第八条…)", f"{lookup_s:.2f} s", "", f"{lookup_rss:.0f} MiB"],
                  ["cold ask, search question", f"{cold_s:.2f} s", "≤ 3 s", f"{cold_rss:.0f} MiB"]]
@@ -120,23 +129,26 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
                   "it ships with the source checkout, not the wheel)")
         targets = {"retrieval": "p50 ≤ 20 ms", "answer (extractive)": "p50 ≤ 150 ms", "answer (openai, local stub)": ""}
         ref = _pct(lat["retrieval"], 50)
-        print(_table("Warm latency (1x store)", ["path", "p50 ms", "p95 ms", "×retrieval p50", "target"],
+        print(_table(f"Warm latency (library store, {len(library)} documents)", ["path", "p50 ms", "p95 ms", "×retrieval p50", "target"],
                      [[k, f"{_pct(v, 50):.1f}", f"{_pct(v, 95):.1f}", f"{_pct(v, 50) / ref:.1f}x", targets[k]]
                       for k, v in lat.items()]))
 
         scale_rows: list[list[str]] = []
         p50s: list[float] = []
-        for factor in (1, 10) if args.quick else (1, 10, 100):
+        for factor in (1, 7) if args.quick else (1, 7, 100):  # documents: the featured one + synthetic copies
             s = load_settings(store_dir=Path(tmp) / f"scale-{factor}")
             build_start = time.perf_counter()
             units = build_synthetic_store(s, factor)
             build_s = time.perf_counter() - build_start
             v = _latencies(lambda q, s=s: search(q, settings=s), questions, args.repeat)  # type: ignore[misc]
             p50s.append(_pct(v, 50))
-            scale_rows.append([f"{factor}x", str(units), f"{build_s:.1f} s", f"{p50s[-1]:.1f}", f"{_pct(v, 95):.1f}",
-                               f"{p50s[-1] / p50s[0]:.2f}x"])
-        print(_table("Retrieval latency as the store grows (target: 100x p50 ≤ 3x the 1x p50)",
-                     ["store", "units", "build", "p50 ms", "p95 ms", "p50 / 1x"],
+            scale_rows.append([f"{factor} doc{'s' if factor > 1 else ''}", str(units), f"{build_s:.1f} s",
+                               f"{p50s[-1]:.1f}", f"{_pct(v, 95):.1f}", f"{p50s[-1] / p50s[0]:.2f}x"])
+        real = lat["retrieval"]
+        scale_rows.append([f"library ({len(library)} real docs)", "", "", f"{_pct(real, 50):.1f}", f"{_pct(real, 95):.1f}",
+                           f"{_pct(real, 50) / p50s[0]:.2f}x"])
+        print(_table("Retrieval latency as the library grows (target: p50 with 100 documents ≤ 3x the 1-document p50)",
+                     ["store", "units", "build", "p50 ms", "p95 ms", "p50 / 1 doc"],
                      scale_rows))
     print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
           f"{os.cpu_count()} CPUs; median of {args.repeat} queries per row.")

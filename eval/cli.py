@@ -82,8 +82,23 @@ def summary_table(summary: Mapping[str, Any]) -> str:
     return md_table(["group", "n", *(h for _, h in SUMMARY_COLUMNS)], rows)
 
 
+def per_document_table(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[str, Any]]) -> str:
+    """hit@1 / hit@3 per gold document (cases that name one), and how many cases each has."""
+    by_doc: dict[str, list[Mapping[str, Any]]] = {}
+    for r, s in zip(rows, scored, strict=True):
+        if r.get("gold_doc") and s.get("hit@1") is not None:
+            by_doc.setdefault(str(r["gold_doc"]), []).append(s)
+    if not by_doc:
+        return ""
+    lines = ["| document | n | hit@1 | hit@3 |", "|---|---|---|---|"]
+    for doc, ss in sorted(by_doc.items()):
+        n = len(ss)
+        lines.append(f"| {doc} | {n} | {sum(x['hit@1'] for x in ss) / n:.2f} | {sum(x['hit@3'] for x in ss) / n:.2f} |")
+    return "\n".join(lines)
+
+
 def _cmd_retrieval(args: argparse.Namespace, settings: Settings) -> int:
-    result = evaluate_retrieval(settings, args.eval_set or DEFAULT_RETRIEVAL_SET)
+    result = evaluate_retrieval(settings, args.eval_set or DEFAULT_RETRIEVAL_SET, documents=getattr(args, "doc", None))
     print(format_table(result), flush=True)
     if result["failures"] and args.check:
         _err("policyqa eval: retrieval gate failed: " + "; ".join(result["failures"]))
@@ -95,7 +110,7 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     backend = resolve_backend(settings)
     cases = args.eval_set or DEFAULT_CASES
     rows, meta = run_eval(settings, cases, backend, judge=args.judge, progress=sys.stderr.isatty(),
-                          split=getattr(args, "split", None))
+                          split=getattr(args, "split", None), documents=getattr(args, "doc", None))
     scored = [score_row(r) for r in rows]
     gated = [i for i, r in enumerate(rows) if r.get("split") == "test"] or range(len(rows))
     summary = full_summary(tag_rows([rows[i] for i in gated], [scored[i] for i in gated]))
@@ -126,6 +141,11 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'test split' if len(gated) < len(rows) else 'all cases'}:")
     print(summary_table(summary))
     print()
+    per_doc = per_document_table(rows, scored)
+    if per_doc:
+        print("per document (cases with a gold document; scored on document + unit):")
+        print(per_doc)
+        print()
     print(f"report: {paths['report.md']}")
     if not gates:
         msg = f"no [gate.{backend}] table in {THRESHOLDS}: nothing to check"

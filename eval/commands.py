@@ -28,6 +28,8 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("--from-feedback", metavar="OUT", type=Path,
                    help="write the UI's feedback ($POLICYQA_FEEDBACK) as draft eval cases to OUT for review "
                         "(drafts never enter the gated set by themselves)")
+    p.add_argument("--doc", action="append", metavar="ID",
+                   help="ask every case over this document only (repeatable; cases about other documents are skipped)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("bench", parents=[store], help="measure speed and memory; print tables with ratios")

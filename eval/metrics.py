@@ -236,8 +236,10 @@ _ONE_LABEL = (
 )
 #: A citation marker: [第八条], [Art. 8], [Part I], [第一部分], [序言], [A8], [S2A1], also 【…】 and lists
 #: such as [第八条、第九条] or [Art. 8, Art. 9].
+#: Over several documents a marker names its document first: [《广东省知识产权保护条例》第三十条], [<title>, Art. 30].
+_DOC_PREFIX = r"(?:《[^》\n]{1,80}》\s*,?\s*|[^\[\]【】\n]{4,120}?,\s*)?"
 CITATION_MARKER = re.compile(
-    rf"[\[【]\s*{_ONE_LABEL}(?:\s*[,，、;；/]\s*{_ONE_LABEL})*\s*[\]】]", re.IGNORECASE
+    rf"[\[【]\s*{_DOC_PREFIX}{_ONE_LABEL}(?:\s*[,，、;；/]\s*{_ONE_LABEL})*\s*[\]】]", re.IGNORECASE
 )
 
 _EN_STOPWORDS_TEXT = """
@@ -405,6 +407,9 @@ def language_match(answer_language: str | None, expected: str | None) -> bool:
     return bool(_lang_code(expected)) and _lang_code(answer_language) == _lang_code(expected)
 
 
+_QUOTED_CHINESE = re.compile(f"[{_HAN}]{{8,}}")  # a run of Chinese in an English answer: a quote, not a name
+
+
 def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: str) -> float | None:
     """Lexical faithfulness: share of the answer's content sentences supported by the cited texts.
 
@@ -415,15 +420,26 @@ def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: 
     3. A sentence is supported when ``|tokens ∩ cited_tokens| / |tokens| ≥ 0.6``, where ``cited_tokens`` are
        the tokens of the union of all cited texts (no boilerplate removal).
 
+    An English answer that quotes a document without a translation quotes its Chinese text: a sentence mostly in
+    Chinese is compared by its Han bigrams alone (the English note around the quote is not a claim).
+
     Returns supported / content sentences; ``None`` when there is no content sentence. With no cited texts every
     content sentence is unsupported (0.0). A lexical proxy: it catches invented content, not paraphrased or
     negated claims.
     """
     cited = "\n".join(cited_texts.values())
     cited_tokens = zh_tokens(cited) if language == "zh" else set(en_content_words(cited))
+    cited_han = {t for t in zh_tokens(cited) if _HAN_RUN.match(t)}
     supported = total = 0
     for sentence in split_answer_sentences(answer, language):
         toks = _sentence_tokens(sentence, language)
+        quote = re.sub(r"《[^》]{1,80}》", " ", sentence)  # the source's title names it, it is not a claim
+        if language != "zh" and _QUOTED_CHINESE.search(quote):  # a quoted Chinese original
+            toks = {t for t in zh_tokens(_ZH_BOILERPLATE.sub(" ", quote)) if _HAN_RUN.match(t)}
+            if len(toks) >= FAITHFULNESS_MIN_TOKENS:
+                total += 1
+                supported += len(toks & cited_han) / len(toks) >= FAITHFULNESS_MIN_OVERLAP - 1e-9
+            continue
         if len(toks) < FAITHFULNESS_MIN_TOKENS:
             continue
         total += 1

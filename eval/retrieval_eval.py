@@ -16,7 +16,7 @@ from typing import Any
 from eval.jsonl import read_jsonl
 from eval.metrics import hit_at_k, mean, reciprocal_rank
 from eval.report import md_table
-from rag import InputError, Settings, search
+from rag import InputError, Settings, list_documents, search
 
 EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_RETRIEVAL_SET = EVAL_DIR / "retrieval.jsonl"
@@ -45,8 +45,12 @@ def load_retrieval_set(path: str | Path) -> list[dict[str, Any]]:
 
 
 def evaluate_retrieval(settings: Settings, path: str | Path | None = None, *,
-                       modes: Sequence[str] = MODES, k: int = K) -> dict[str, Any]:
+                       modes: Sequence[str] = MODES, k: int = K,
+                       documents: Sequence[str] | None = None) -> dict[str, Any]:
     """Search every question of the set with each retriever mode and aggregate per language.
+
+    The set's questions are about the featured (first configured) document and are searched over it alone,
+    unless `documents` (`--doc`) says otherwise.
 
     Returns ``{"set", "k", "n", "modes": {mode: {lang: {"hit@1", "hit@3", "mrr", "n"}}}, "misses": {mode: [...]},
     "failures": [...]}`` — ``misses`` lists the questions whose top result is not gold (id, language, gold,
@@ -57,13 +61,16 @@ def evaluate_retrieval(settings: Settings, path: str | Path | None = None, *,
     langs = [lang for lang in LANGUAGES if any(q.get("language") == lang for q in questions)]
     langs += sorted({str(q.get("language") or "unknown") for q in questions} - set(langs))
     result: dict[str, Any] = {"set": str(path), "k": k, "n": len(questions), "modes": {}, "misses": {}}
+    scope = list(documents) if documents else [list_documents(settings.with_overrides(
+        data_files=settings.data_files[:1]))[0].doc_id]
     for mode in modes:
         per_lang: dict[str, dict[str, list[float | None]]] = {lang: {"hit@1": [], "hit@3": [], "mrr": []}
                                                              for lang in langs}
         misses = []
         for q in questions:
             gold = [str(g) for g in q["gold"]]
-            retrieved = [r.unit.unit_id for r in search(str(q["question"]), settings=settings, k=k, mode=mode).results]
+            retrieved = [r.unit.unit_id for r in search(str(q["question"]), settings=settings, k=k, mode=mode,
+                                                        documents=scope).results]
             bucket = per_lang[str(q.get("language") or "unknown")]
             bucket["hit@1"].append(hit_at_k(retrieved, gold, 1))
             bucket["hit@3"].append(hit_at_k(retrieved, gold, 3))

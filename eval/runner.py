@@ -41,7 +41,7 @@ REQUIRED_CASE_KEYS = ("id", "question")
 #: JSON types of a case's fields (checked per line, so a malformed set fails naming the line, not deep in a run).
 CASE_TYPES: dict[str, type | tuple[type, ...]] = {
     "id": (str, int), "question": str, "type": str, "language": str, "history": list, "gold_units": list,
-    "answerable": bool, "key_points": list, "reference_answer": str}
+    "answerable": bool, "key_points": list, "reference_answer": str, "gold_doc": str, "documents": (str, list)}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -86,33 +86,33 @@ def unit_text(unit: Unit, language: str) -> str:
 
 
 class _UnitTexts:
-    """Texts of retrieved units: the answer's own sources first, then the configured documents, then (for units
-    of documents ingested from elsewhere, or ids that several documents share) one search of the standalone
-    question, which returns the same units the answer retrieved."""
+    """Texts of retrieved units, by (document, unit): the answer's own sources first, then the configured
+    documents, then (for units of documents ingested from elsewhere) one search of the standalone question in the
+    answer's scope, which returns the same units the answer retrieved."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.units: dict[str, Unit] = {}
         try:
             docs = list_documents(settings)
         except PolicyQAError:
             docs = []  # the store may hold documents that are not configured; fall back to search below
-        counts = Counter(u.unit_id for doc in docs for u in doc.units)
-        self.units = {u.unit_id: u for doc in docs for u in doc.units if counts[u.unit_id] == 1}
+        self.featured = docs[0].doc_id if docs else None  # the first configured document
+        self.units: dict[tuple[str, str], Unit] = {(u.doc_id, u.unit_id): u for doc in docs for u in doc.units}
 
     def contexts(self, ans: Answer, k: int) -> list[str]:
-        known = {s.unit.unit_id: s.unit for s in ans.sources}
-        missing = [uid for uid in ans.retrieved if uid not in known and uid not in self.units]
+        keys = list(zip(ans.retrieved_docs, ans.retrieved, strict=True))
+        known = {(s.unit.doc_id, s.unit.unit_id): s.unit for s in ans.sources}
+        missing = [key for key in keys if key not in known and key not in self.units]
         if missing:
             try:
                 outcome = search(ans.standalone_question or ans.question, settings=self.settings,
-                                 k=max(k, len(ans.retrieved)), language=ans.language)
-                known.update({r.unit.unit_id: r.unit for r in outcome.results if r.unit.unit_id in missing})
+                                 k=max(k, len(keys)), language=ans.language, documents=ans.documents or None)
+                known.update({(r.unit.doc_id, r.unit.unit_id): r.unit for r in outcome.results})
             except PolicyQAError:
                 pass
         out = []
-        for uid in ans.retrieved:
-            unit = known.get(uid) or self.units.get(uid)
+        for key in keys:
+            unit = known.get(key) or self.units.get(key)
             out.append(unit_text(unit, ans.language) if unit else "")
         return out
 
@@ -211,7 +211,7 @@ class OpenAIJudge:
 
 
 def _history_messages(history: Sequence[Any], settings: Settings, backend: str,
-                      language: str = "auto") -> list[dict[str, str]]:
+                      language: str = "auto", documents: Sequence[str] | None = None) -> list[dict[str, str]]:
     """Replay earlier turns: every user question is answered for real (in `language` if the user fixed one, else
     in its own); given assistant messages are kept."""
     msgs: list[dict[str, str]] = []
@@ -222,7 +222,8 @@ def _history_messages(history: Sequence[Any], settings: Settings, backend: str,
         question = str(turn.get("content") or "") if isinstance(turn, Mapping) else str(turn)
         if not question.strip():
             continue
-        reply = answer(question, history=list(msgs), settings=settings, backend=backend, language=language)
+        reply = answer(question, history=list(msgs), settings=settings, backend=backend, language=language,
+                       documents=documents)
         msgs += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
     return msgs
 
@@ -236,21 +237,43 @@ def _base_row(case: Mapping[str, Any]) -> dict[str, Any]:
         "language": case.get("language", ""),
         "question": case["question"],
         "history": list(case.get("history") or []),
-        "gold_units": [str(u) for u in case.get("gold_units") or []],
+        "gold_units": [_qualified(case.get("gold_doc"), str(u)) for u in case.get("gold_units") or []],
+        "gold_doc": case.get("gold_doc") or None,
         "answerable": bool(case.get("answerable", True)),
         "key_points": list(case.get("key_points") or []),
         "reference_answer": case.get("reference_answer") or "",
     }
 
 
-def run_case(case: Mapping[str, Any], settings: Settings, backend: str, texts: _UnitTexts) -> dict[str, Any]:
-    """One result row (see the module docstring)."""
+def _qualified(doc_id: str | None, unit_id: str) -> str:
+    """A case with a gold document is scored on (document, unit): `doc:unit`; others on the bare unit id."""
+    return f"{doc_id}:{unit_id}" if doc_id else unit_id
+
+
+def case_scope(case: Mapping[str, Any], featured: str | None, override: Sequence[str] | None = None) -> list[str] | None:
+    """The documents a case is asked over: `--doc` if given; "all" → every stored document; a list → those; no
+    `documents` key → the featured (first configured) document, which the original cases are about."""
+    if override:
+        return list(override)
+    scope = case.get("documents")
+    if scope == "all":
+        return None
+    if isinstance(scope, list):
+        return [str(d) for d in scope]
+    return [featured] if featured else None
+
+
+def run_case(case: Mapping[str, Any], settings: Settings, backend: str, texts: _UnitTexts,
+             documents: Sequence[str] | None = None) -> dict[str, Any]:
+    """One result row (see the module docstring); `documents` is the case's scope (see case_scope)."""
     row = _base_row(case)
     language = row["requested_language"] or "auto"
+    gold_doc = row["gold_doc"]
     try:
-        msgs = _history_messages(row["history"], settings, backend, language)
+        msgs = _history_messages(row["history"], settings, backend, language, documents)
         start = time.perf_counter()
-        ans = answer(str(case["question"]), history=msgs, settings=settings, backend=backend, language=language)
+        ans = answer(str(case["question"]), history=msgs, settings=settings, backend=backend, language=language,
+                     documents=documents)
         latency = (time.perf_counter() - start) * 1000
     except PolicyQAError as exc:
         lang = row["requested_language"] or (row["language"] if row["language"] in ("zh", "en") else "en")
@@ -259,12 +282,15 @@ def run_case(case: Mapping[str, Any], settings: Settings, backend: str, texts: _
                 "error": f"{type(exc).__name__}: {exc.message(lang)}"}
     return {
         **row,
-        "retrieved": list(ans.retrieved),
+        "retrieved": [_qualified(gold_doc and d, u) for d, u in zip(ans.retrieved_docs, ans.retrieved, strict=True)],
+        "retrieved_docs": list(ans.retrieved_docs),
+        "documents": documents,
         "contexts": texts.contexts(ans, settings.top_k),
         "answer": ans.text,
         "answer_language": ans.language,
-        "citations": list(dict.fromkeys(c.unit_id for c in ans.citations)),
-        "cited_texts": {s.unit.unit_id: unit_text(s.unit, ans.language) for s in ans.sources},
+        "citations": list(dict.fromkeys(_qualified(gold_doc and c.doc_id, c.unit_id) for c in ans.citations)),
+        "cited_texts": {_qualified(gold_doc and s.unit.doc_id, s.unit.unit_id): unit_text(s.unit, ans.language)
+                        for s in ans.sources},
         "refused": ans.refused,
         "backend": ans.backend,
         "fallback": ans.fallback,
@@ -323,7 +349,8 @@ def _git_commit() -> str | None:
 
 
 def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: str = "none",
-             progress: bool = True, split: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+             progress: bool = True, split: str | None = None,
+             documents: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Answer every case of `cases_path` (only those of `split` if given) with `backend` ("extractive" or
     "openai"); return (rows, meta).
 
@@ -342,11 +369,13 @@ def run_eval(settings: Settings, cases_path: str | Path, backend: str, judge: st
     search("warm-up", settings=settings, k=1)
     warmup_ms = (time.perf_counter() - t0) * 1000
     texts = _UnitTexts(settings)
+    if documents:  # --doc: the cases about other documents cannot be answered in that scope
+        cases = [c for c in cases if not c.get("gold_doc") or c["gold_doc"] in documents]
 
     rows: list[dict[str, Any]] = []
     bar = tqdm(cases, desc=f"eval ({backend})", unit="case", file=sys.stderr, disable=not progress, leave=False)
     for case in bar:
-        row = run_case(case, settings, backend, texts)
+        row = run_case(case, settings, backend, texts, case_scope(case, texts.featured, documents))
         if judge_fn is not None:
             row["judge"] = judge_fn(row)
         rows.append(row)

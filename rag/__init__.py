@@ -23,6 +23,7 @@ _EXPORTS = {
     "rag.llm": ["backend_label", "resolve_backend"],
     "rag.retrieval": ["SearchOutcome", "SearchResult"],
     "rag.text": ["CJK_CHARS", "detect_language", "has_cjk", "split_sentences"],
+    "rag.translate": ["store_translation", "translate_document"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
@@ -35,6 +36,7 @@ __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "backend_label", "resolve_backend",
     "SearchOutcome", "SearchResult",
     "CJK_CHARS", "detect_language", "has_cjk", "split_sentences",
+    "store_translation", "translate_document",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from rag.llm import backend_label, resolve_backend
     from rag.retrieval import SearchOutcome, SearchResult
     from rag.text import CJK_CHARS, detect_language, has_cjk, split_sentences
+    from rag.translate import store_translation, translate_document
 
 
 def __getattr__(name: str) -> Any:

@@ -72,13 +72,16 @@ def reset() -> None:
 
 
 def search(question: str, *, settings: Settings | None = None, k: int | None = None, language: str = "auto",
-           mode: str = "hybrid") -> SearchOutcome:
-    """Units relevant to `question`: explicit references by lookup, else hybrid search, best first."""
+           mode: str = "hybrid", documents: Sequence[str] | None = None) -> SearchOutcome:
+    """Units relevant to `question`: explicit references by lookup, else hybrid search, best first.
+
+    `documents`: the ids of the documents to search (None: all stored ones; an unknown id is an InputError)."""
     settings = settings or load_settings()
     q = prepare_question(question, max_chars=settings.max_question_chars, language=language)
     retriever = get_retriever(settings)
     try:
-        return retriever.search(expand_colloquial(q.text, q.language), q.language, k or settings.top_k, mode)
+        return retriever.search(expand_colloquial(q.text, q.language), q.language, k or settings.top_k, mode,
+                                documents=documents)
     except (StoreEmpty, StoreUnavailable) as exc:
         from rag.index import store_error
 
@@ -86,13 +89,14 @@ def search(question: str, *, settings: Settings | None = None, k: int | None = N
 
 
 def stream_answer(question: str, *, history: Sequence[Any] | None = None, settings: Settings | None = None,
-                  backend: str | None = None, language: str = "auto", k: int | None = None) -> Iterator[AnswerEvent]:
+                  backend: str | None = None, language: str = "auto", k: int | None = None,
+                  documents: Sequence[str] | None = None) -> Iterator[AnswerEvent]:
     """Answer a question (with the conversation so far), yielding checked text deltas and then the Answer.
 
     `history` is the conversation before this question: Gradio-style messages, (user, assistant) pairs, or
     plain previous questions. `language` ("zh" / "en") fixes the answer language; "auto" answers in the
     question's. Retrieval always uses the question's language. Input errors raise InputError before anything
-    is yielded.
+    is yielded. `documents` limits the question to those document ids (None: every stored document).
     """
     settings = settings or load_settings()
     if backend:
@@ -100,8 +104,10 @@ def stream_answer(question: str, *, history: Sequence[Any] | None = None, settin
     lang = language if language in ("zh", "en") else settings.language
     q = prepare_question(question, max_chars=settings.max_question_chars, language=lang)
     turns = prepare_history(history, max_chars=settings.max_question_chars, turns=settings.history_turns)
-    chain = AnswerChain(get_retriever(settings), settings)
-    yield from run_chain(chain, q.text, q.language, turns, k or settings.top_k)
+    retriever = get_retriever(settings)
+    scope = retriever.scope(documents) if documents else None  # an unknown id fails before anything is yielded
+    chain = AnswerChain(retriever, settings)
+    yield from run_chain(chain, q.text, q.language, turns, k or settings.top_k, documents=scope)
 
 
 def answer(question: str, **kwargs: Any) -> Answer:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -22,7 +22,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from prompts import render
 from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
-from rag.citations import marker
+from rag.citations import cite_label, marker
 from rag.colloquial import expand_colloquial
 from rag.config import Settings
 from rag.conversation import (
@@ -55,7 +55,8 @@ def count_tokens(text: str) -> int:
     return len(_encoding().encode(text))
 
 
-def format_context(units: list[Unit], language: str, budget: int, *, both: bool = False) -> tuple[str, list[Unit]]:
+def format_context(units: list[Unit], language: str, budget: int, named: bool = False, *,
+                   both: bool = False) -> tuple[str, list[Unit]]:
     """Units as tagged blocks in the answer's language only (the aligned translation for English, the original
     for Chinese; a unit without a translation is given in Chinese and says so), in rank order, until the token
     budget is spent. `both` adds the other language's text (POLICYQA_CONTEXT_LANGUAGES=both): twice the tokens,
@@ -72,7 +73,7 @@ def format_context(units: list[Unit], language: str, budget: int, *, both: bool 
             text += f"\n({'English translation' if language == 'zh' else '原文 / Chinese original'}) " + (
                 u.text_en if language == "zh" else u.text)
         title = u.title_en if language == "en" and u.title_en else u.title
-        block = f'<unit cite="{marker(u, language)}" title="{title}" lang="{lang_attr}">\n{text}\n</unit>'
+        block = f'<unit cite="{marker(u, language, named)}" title="{title}" lang="{lang_attr}">\n{text}\n</unit>'
         cost = count_tokens(block)
         if spent + cost > budget and used:
             break
@@ -86,14 +87,15 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _sources(citations: list[Citation], units: dict[str, Unit], language: str) -> list[Source]:
-    """One Source per cited unit, with the quoted sentences in both languages for highlighting."""
-    out: dict[str, Source] = {}
+def _sources(citations: list[Citation], units: dict[tuple[str, str], Unit], language: str) -> list[Source]:
+    """One Source per cited unit (by document and unit), with the quoted sentences in both languages."""
+    out: dict[tuple[str, str], Source] = {}
     for c in citations:
-        unit = units[c.unit_id]
+        key = (c.doc_id, c.unit_id)
+        unit = units[key]
         zh, en = aligned_quotes(unit, c.quote, language) if c.quote else ("", "")
-        prev = out.get(c.unit_id, Source(unit))
-        out[c.unit_id] = Source(unit, prev.quotes_zh + ((zh,) if zh else ()), prev.quotes_en + ((en,) if en else ()))
+        prev = out.get(key, Source(unit))
+        out[key] = Source(unit, prev.quotes_zh + ((zh,) if zh else ()), prev.quotes_en + ((en,) if en else ()))
     return list(out.values())
 
 
@@ -140,14 +142,17 @@ class AnswerChain:
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         query = expand_colloquial(state["standalone"], state["retrieval_language"])
-        outcome = self.retriever.search(query, state["retrieval_language"], state["k"])
-        return {**state, "query": query, "outcome": outcome, "t_retrieve": _ms(start)}
+        outcome = self.retriever.search(query, state["retrieval_language"], state["k"],
+                                        documents=state.get("documents"))
+        # The answer judges and quotes with the statistics of the documents searched (one document: as if alone).
+        return {**state, "query": query, "outcome": outcome, "retriever": self.retriever.for_outcome(outcome),
+                "t_retrieve": _ms(start)}
 
     def generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerEvent]:
         for state in states:
             start = time.perf_counter()
             answer: Answer
-            if state["backend"] == "openai" and not state["outcome"].missing:
+            if state["backend"] == "openai" and not state["outcome"].missing and not state["outcome"].choices:
                 answer = yield from self._generate_llm(state)
             else:
                 answer = self._extractive(state, fallback=False)
@@ -163,15 +168,21 @@ class AnswerChain:
         outcome: SearchOutcome = state["outcome"]
         return Answer(question=state["question"], language=state["language"],
                       standalone_question=state["standalone"], retrieved=[r.unit.unit_id for r in outcome.results],
+                      retrieved_docs=[r.unit.doc_id for r in outcome.results], documents=list(outcome.documents),
                       warnings=list(state.get("warnings", [])), **kw)
 
     def _extractive(self, state: dict[str, Any], *, fallback: bool, warning: str = "") -> Answer:
         outcome, language = state["outcome"], state["language"]
-        ex = extractive_answer(outcome, self.retriever, state["retrieval_language"], state["query"],
+        ex = extractive_answer(outcome, state["retriever"], state["retrieval_language"], state["query"],
                                answer_language=language, prefer=state.get("prefer", ()))
-        units = {r.unit.unit_id: r.unit for r in outcome.results}
+        units = {(r.unit.doc_id, r.unit.unit_id): r.unit for r in outcome.results}
         answer = self._answer(state, text=ex.text, backend="extractive", citations=ex.citations,
                               sources=_sources(ex.citations, units, language), refused=ex.refused, fallback=fallback)
+        untranslated = list(dict.fromkeys(s.unit.doc_title or s.unit.doc_id for s in answer.sources
+                                          if language == "en" and not s.unit.text_en))
+        if untranslated:  # said, not hidden: the quotes are the Chinese original
+            answer.warnings.append(f"quoted in Chinese: no English translation of {'; '.join(untranslated)} "
+                                   "(an LLM can write one: policyqa translate ID)")
         if warning:
             answer.fallback_reason = warning
             answer.warnings.append(f"{warning}; extractive fallback")
@@ -186,13 +197,13 @@ class AnswerChain:
         outcome: SearchOutcome = state["outcome"]
         language = state["language"]
         context, used = format_context([r.unit for r in outcome.results], language, self.settings.context_tokens,
-                                       both=self.settings.context_languages == "both")
+                                       outcome.named, both=self.settings.context_languages == "both")
         system = render(f"system_{language}", context=context, no_answer=NO_ANSWER)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": state["standalone"]}]
         instructions = render(f"system_{language}", context="", no_answer=NO_ANSWER)
-        streamed = StreamedAnswer(SentenceVerifier(used, language, self.retriever, instructions=instructions,
+        streamed = StreamedAnswer(SentenceVerifier(used, language, state["retriever"], instructions=instructions,
                                                    embed=self.retriever.store.embed_query,
-                                                   refusal=refusal_text(language)))
+                                                   refusal=refusal_text(language), named=outcome.named))
         reply = ChatReply()
         # cl100k_base counts (comparable with the context budget); the completion as the server reports it.
         tokens = {"context": count_tokens(context), "prompt": count_tokens(system) + count_tokens(state["standalone"])}
@@ -230,9 +241,9 @@ class AnswerChain:
                 answer = self._extractive(state, fallback=True, warning=f"LLM: {why}")
             answer.tokens, answer.verification = tokens, streamed.counts()
             return answer
-        citations = _verified_citations(streamed, language, self.retriever)
+        citations = _verified_citations(streamed, language, state["retriever"], outcome.named)
         answer = self._answer(state, text=streamed.shown, backend="openai", citations=citations,
-                              sources=_sources(citations, {u.unit_id: u for u in used}, language))
+                              sources=_sources(citations, {(u.doc_id, u.unit_id): u for u in used}, language))
         answer.tokens, answer.verification = tokens, streamed.counts()
         if truncated:
             answer.warnings.append("the reply reached max_tokens; its unfinished last sentence was dropped")
@@ -240,24 +251,27 @@ class AnswerChain:
         return answer
 
 
-def _verified_citations(streamed: StreamedAnswer, language: str, retriever: HybridRetriever) -> list[Citation]:
-    """One Citation per (unit, attributed?) in order of first use, quoting the unit's best-matching sentence."""
-    out: dict[tuple[str, bool], Citation] = {}
+def _verified_citations(streamed: StreamedAnswer, language: str, retriever: HybridRetriever,
+                        named: bool = False) -> list[Citation]:
+    """One Citation per (document, unit, attributed?) in order of first use, quoting the best-matching sentence."""
+    out: dict[tuple[str, str, bool], Citation] = {}
     for v in streamed.verdicts:
         if v.outcome not in ("verified", "attributed"):
             continue
         for u in v.units:
-            key = (u.unit_id, v.outcome == "attributed")
+            key = (u.doc_id, u.unit_id, v.outcome == "attributed")
             if key not in out:
-                out[key] = Citation(u.unit_id, u.doc_id, u.label(language), u.title,
-                                    _best_quote(u, v.text, language, retriever), attributed=key[1])
+                out[key] = Citation(u.unit_id, u.doc_id, cite_label(u, language, named), u.title,
+                                    _best_quote(u, v.text, language, retriever), attributed=key[2],
+                                    doc_title=u.doc_title)
     return list(out.values())
 
 
 def run_chain(chain: AnswerChain, question: str, language: str, history: Any, k: int,
-              backend: str | None = None) -> Iterator[AnswerEvent]:
-    """Stream events for one question through the LCEL pipeline; `language` is the answer's."""
-    state = {"question": question, "language": language, "history": history, "k": k,
+              backend: str | None = None, documents: Sequence[str] | None = None) -> Iterator[AnswerEvent]:
+    """Stream events for one question through the LCEL pipeline; `language` is the answer's, `documents` the
+    scope (None: every stored document)."""
+    state = {"question": question, "language": language, "history": history, "k": k, "documents": documents,
              "backend": backend or resolve_backend(chain.settings),
              "deadline": time.monotonic() + chain.settings.llm_timeout}  # one deadline for the whole question
     yield from chain.runnable().stream(state)

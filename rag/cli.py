@@ -8,6 +8,7 @@ so a bad one is rejected at once.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from rag.api import search
 
     def run(question: str) -> dict[str, Any]:
-        outcome = search(question, settings=settings, k=args.k, mode=args.mode)
-        out: dict[str, Any] = {"question": question, "results": [r.to_dict(outcome.language) for r in outcome.results]}
+        outcome = search(question, settings=settings, k=args.k, mode=args.mode, documents=getattr(args, "doc", None))
+        out: dict[str, Any] = {"question": question, "documents": list(outcome.documents),
+                               "results": [r.to_dict(outcome.language, outcome.named) for r in outcome.results]}
         if outcome.notice:
             out["notice"] = outcome.notice
         return out
@@ -89,6 +91,24 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return chat(args, settings)
 
 
+def add_doc_option(parser: argparse.ArgumentParser) -> None:
+    """`--doc ID` (repeatable): ask over these documents only (default: every stored document)."""
+    parser.add_argument("--doc", action="append", metavar="ID",
+                        help="only this document (repeatable; default: all; ids as `policyqa ingest` prints them)")
+
+
+def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.translate import store_translation, translate_document
+
+    result = translate_document(settings, args.doc_id, progress=not args.quiet)
+    changed = store_translation(settings, result.doc_id)
+    print(f"{result.doc_id}: {result.units} units translated → {result.path}"
+          f"{' (store updated)' if changed else ''}")
+    if result.failed:
+        print(f"untranslated (the model's reply was not an aligned list): {', '.join(result.failed)}", file=sys.stderr)
+    return 0
+
+
 def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.ArgumentParser) -> None:
     """Add ingest, search, ask and chat to the root parser's subcommands (`store`/`llm`: shared option groups)."""
     p = sub.add_parser("ingest", parents=[store], help="parse documents and (re)build their chunks in Chroma",
@@ -110,6 +130,14 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("doc_ids", nargs="+", metavar="ID", help="document id")
     p.set_defaults(func=cmd_remove)
 
+    p = sub.add_parser("translate", parents=[store, llm], help="write an aligned English translation with the LLM",
+                       description="Translate one document unit by unit, sentence-aligned, with the configured "
+                                   "OpenAI-compatible LLM; the translation is cached beside the store and the "
+                                   "document's English view is re-indexed.")
+    p.add_argument("doc_id", metavar="ID", help="document id (as `policyqa ingest` prints it)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_translate)
+
     p = sub.add_parser("search", parents=[store], help="show the units retrieved for a question",
                        description="Retrieve units. With --json and no question, read one question per stdin line "
                                    "and print one JSON object per line (a bad line gives {question, error}).")
@@ -117,6 +145,7 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("-k", type=int, default=5, help="number of units (default 5)")
     p.add_argument("--json", action="store_true", help="JSON lines output (and stdin batch mode)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", parents=[store, llm], help="answer a question with citations",
@@ -126,8 +155,10 @@ def register(sub: Any, *, store: argparse.ArgumentParser, llm: argparse.Argument
     p.add_argument("question", nargs="?")
     p.add_argument("-k", dest="top_k", type=int, help="units retrieved (default 5, $POLICYQA_TOP_K)")
     p.add_argument("--json", action="store_true", help="JSON lines output (and stdin batch mode)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[store, llm], help="interactive multi-turn chat in the terminal")
     p.add_argument("-k", dest="top_k", type=int, help="units retrieved (default 5, $POLICYQA_TOP_K)")
+    add_doc_option(p)
     p.set_defaults(func=cmd_chat)

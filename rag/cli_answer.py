@@ -21,7 +21,8 @@ def _print_sources(answer: Answer) -> None:
     for s in answer.sources:
         u = s.unit
         title = u.title_en if answer.language == "en" and u.title_en else u.title
-        print(f"  [{u.label(answer.language)}] {title}")
+        label = u.document_label(answer.language) if len(answer.documents) > 1 else u.label(answer.language)
+        print(f"  [{label}] {title}")
         for q in (s.quotes_en if answer.language == "en" else s.quotes_zh):
             print(f"    “{q}”")
     for w in answer.warnings:
@@ -29,10 +30,11 @@ def _print_sources(answer: Answer) -> None:
     print(f"({answer.backend}{', fallback' if answer.fallback else ''})", file=sys.stderr)
 
 
-def _stream_to_terminal(question: str, settings: Settings, history: list[Any]) -> Answer:
+def _stream_to_terminal(question: str, settings: Settings, history: list[Any],
+                        documents: list[str] | None = None) -> Answer:
     """Print checked text as it streams; the final text replaces it only when the backend fell back."""
     shown = ""
-    for event in stream_answer(question, history=history, settings=settings):
+    for event in stream_answer(question, history=history, settings=settings, documents=documents):
         if isinstance(event, TextDelta):
             print(event.text, end="", flush=True)
             shown += event.text
@@ -48,7 +50,7 @@ def _stream_to_terminal(question: str, settings: Settings, history: list[Any]) -
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     def run(question: str) -> dict[str, Any]:
         final = None
-        for event in stream_answer(question, settings=settings):
+        for event in stream_answer(question, settings=settings, documents=getattr(args, "doc", None)):
             if isinstance(event, Final):
                 final = event.answer
         assert final is not None
@@ -56,7 +58,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.json or args.question is None:
         return run_batch(args, run, lambda _out: None)
-    _print_sources(_stream_to_terminal(args.question, settings, []))
+    _print_sources(_stream_to_terminal(args.question, settings, [], getattr(args, "doc", None)))
     return 0
 
 
@@ -72,7 +74,7 @@ def chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            answer = _stream_to_terminal(question, settings, history)
+            answer = _stream_to_terminal(question, settings, history, getattr(args, "doc", None))
         except PolicyQAError as exc:
             print(f"error: {exc.message(detect_language(question))}")
             continue

@@ -30,6 +30,12 @@ def _data_dir() -> Path:
 
 DATA_DIR = _data_dir()
 DEFAULT_DATA_FILE = DATA_DIR / "guangdong-high-quality-development-2023.zh.txt"
+LIBRARY_DIR = DATA_DIR / "library"
+
+
+def default_data_files() -> tuple[Path, ...]:
+    """The bundled library: the featured first document, then every document in data/library/ (sorted)."""
+    return (DEFAULT_DATA_FILE, *sorted(p for p in LIBRARY_DIR.glob("*") if p.suffix in (".md", ".txt")))
 
 
 def _default_store_dir() -> Path:
@@ -54,7 +60,7 @@ class Settings(BaseSettings):
 
     # Documents and store.
     data_files: Annotated[tuple[Path, ...], NoDecode] = _env(
-        "POLICYQA_DATA", f"Documents to ingest ({os.pathsep}-separated).", default=(DEFAULT_DATA_FILE,))
+        "POLICYQA_DATA", f"Documents to ingest ({os.pathsep}-separated).", default_factory=default_data_files)
     store_dir: Path = _env("POLICYQA_STORE", "Directory of the embedded Chroma store.",
                            default_factory=_default_store_dir)
     collection: str = _env("POLICYQA_COLLECTION", "Chroma collection name.", default="policyqa",
@@ -203,6 +209,6 @@ def describe_settings() -> list[tuple[str, str, str]]:
     for name, f in Settings.model_fields.items():
         default = f.default_factory() if f.default_factory else f.default  # type: ignore[call-arg]
         if name == "data_files":
-            default = "the bundled document"
+            default = "the bundled library (data/ and data/library/)"
         rows.append((env_name(name), str(default), f.description or ""))
     return rows

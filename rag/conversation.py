@@ -159,10 +159,22 @@ def _cited_unit_label(history: list[Message], language: str) -> str:
         refs = [r for r in find_references(m["content"]) if r.kind in ("article", "section")]
         if refs:
             r = refs[0]
+            # A citation naming its document ([《广东省知识产权保护条例》第三十条] / [<English title>, Art. 30]) keeps
+            # the document in the follow-up, so it is not asked over every document of the library.
+            named = _CITED_DOCUMENT.search(m["content"][:r.start])
+            title = (named.group(1) or named.group(2)).strip() if named else ""
             if r.kind == "article":
-                return f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
-            return f"第{int_to_cn(r.number)}部分" if language == "zh" else f"Part {int_to_roman(r.number)}"
+                label = f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
+            else:
+                label = f"第{int_to_cn(r.number)}部分" if language == "zh" else f"Part {int_to_roman(r.number)}"
+            if not title:
+                return label
+            book = title if title.startswith("《") else f"《{title}》" if language == "zh" else title
+            return f"{book}{label}" if language == "zh" else f"{label} of {book}"
     return ""
+
+
+_CITED_DOCUMENT = re.compile(r"(《[^》\n]{2,80}》),?\s*$|(?:^|\n|\[)([^\[\]\n]{4,120}),\s*$")
 
 
 MAX_TURNS = 12  # messages looked back at: a follow-up refers to the last few turns, not to the whole chat

@@ -41,6 +41,7 @@ from rag.structure import (
 from rag.text import int_to_cn, int_to_roman
 
 logger = logging.getLogger(__name__)
+_MAX_CITED_TITLE = 24  # longer titles are cited by their short title
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Unit:
     subsection_number: int = 0  # 第X节 inside the chapter, 0 when none
     subsection_title: str = ""
     doc_title: str = ""  # the document's full title, for citations that name the document
-    doc_title_en: str = ""
+    doc_title_en: str = ""  # the translation's short title (else its full title): what English citations show
 
     @property
     def label_zh(self) -> str:
@@ -115,9 +116,12 @@ class Unit:
 
     def document_label(self, language: str) -> str:
         """The label naming the document, for answers over several: 《广东省版权条例》第三十条 / <title>, Art. 30."""
+        title = self.doc_title or self.doc_id
+        if len(title) > _MAX_CITED_TITLE:  # 中共广东省委 广东省人民政府关于…若干意见 → 新时代广东高质量发展的若干意见
+            title = short_title_for(title)
         if language == "zh":
-            return f"《{self.doc_title or self.doc_id}》{self.label_zh}"
-        return f"{self.doc_title_en or '《' + (self.doc_title or self.doc_id) + '》'}, {self.label_en}"
+            return f"《{title}》{self.label_zh}"
+        return f"{self.doc_title_en or '《' + title + '》'}, {self.label_en}"  # no transliteration: 《…》 as is
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (Chroma accepts scalars only)."""
@@ -287,23 +291,34 @@ def _build_units(found: Outline, doc_id: str, path: str) -> list[Unit]:
 def _attach_translation(doc: PolicyDocument, data: dict) -> PolicyDocument:
     units_en = data.get("units", {})
     title_en = data.get("doc_title", "")
+    cited_en = data.get("short_title") or title_en  # what citations naming the document show
     units = tuple(
         Unit(**{**u.__dict__, "title_en": units_en.get(u.unit_id, {}).get("title", ""),
-                "text_en": units_en.get(u.unit_id, {}).get("text", ""), "doc_title_en": title_en})
+                "text_en": units_en.get(u.unit_id, {}).get("text", ""), "doc_title_en": cited_en})
         for u in doc.units
     )
     return PolicyDocument(**{**doc.__dict__, "units": units, "title_en": title_en})
 
 
-def parse_policy_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> PolicyDocument:
-    """Read and parse a document file (.txt/.md/.docx/.pdf/.html), attaching `<doc_id>.en.json` when present."""
+def parse_policy_document(path: str | Path, max_bytes: int = MAX_DOCUMENT_BYTES,
+                          translations: Path | None = None) -> PolicyDocument:
+    """Read and parse a document file (.txt/.md/.docx/.pdf/.html), attaching its English translation when there is
+    one: `<doc_id>.en.json` beside the file, else in `translations` (the cache `policyqa translate` writes).
+
+    The content hash covers the translation too, so a new translation re-ingests the document."""
     path = Path(path)
     text = read_document_text(path, max_bytes)
     doc = parse_policy_text(text, doc_id_for(path), str(path))
     tpath = translation_path(path)
+    if not tpath.exists() and translations is not None:
+        tpath = translations / tpath.name
     if tpath.exists():
+        raw = tpath.read_text(encoding="utf-8")
         try:
-            doc = _attach_translation(doc, json.loads(tpath.read_text(encoding="utf-8")))
+            doc = _attach_translation(doc, json.loads(raw))
         except (json.JSONDecodeError, AttributeError) as exc:
             raise DocumentError(f"translation {tpath} is not valid JSON: {exc}", f"译文 {tpath} 不是有效的 JSON") from None
+        if translations is not None and tpath.parent == translations:
+            digest = hashlib.sha256((doc.sha256 + raw).encode("utf-8")).hexdigest()
+            doc = PolicyDocument(**{**doc.__dict__, "sha256": digest})
     return doc

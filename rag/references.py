@@ -19,11 +19,13 @@ _CN_NUM = r"[零〇一二两三四五六七八九十百千万亿]+"
 _NUM = rf"(?:[-−]?\d+|负?{_CN_NUM})"
 _EN_NUM = r"(?:(?<=\s)[-−]\d+|\d+)"  # a sign only after a space: "Article -1", not the hyphen of "Article-1"
 _ROMAN = r"(?:[IVXLC]+)"
+_SUB = r"(?:\s*之\s*([一二三四五六七八九十]+))?"  # 第十条之一: an article inserted by an amendment (A10-1)
+_EN_SUB = r"(?:-(\d+)(?!\d))?"  # Art. 10-1
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("article", re.compile(rf"第\s*({_NUM})\s*条")),
+    ("article", re.compile(rf"第\s*({_NUM})\s*条{_SUB}")),
     ("article", re.compile(rf"[（(]\s*({CN_NUMERAL})\s*[）)]")),
-    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_EN_NUM}|{_EN_WORDS})\b", re.I)),
-    ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
+    ("article", re.compile(rf"\b(?:articles?|arts?\.?)\s*({_EN_NUM}|{_EN_WORDS}){_EN_SUB}\b", re.I)),
+    ("article", re.compile(r"\[\s*A(\d+)(?:-(\d+))?\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*(?:部分|章|节)")),
     ("section", re.compile(rf"\b(?:parts?|sections?|chapters?)\s+({_ROMAN}|\d+|{_EN_WORDS})\b", re.I)),
     ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
@@ -33,9 +35,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # "Article 12"/"Art. 12" and "Part I" (capital P, Roman numeral). A list item （一） and English prose such as
 # "part 2" or "as part of Section 3" are not citations.
 _ANSWER_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("article", re.compile(rf"第\s*({_NUM})\s*条")),
-    ("article", re.compile(rf"\b(?:Articles?|Arts?\.?)\s*({_EN_NUM})\b")),
-    ("article", re.compile(r"\[\s*A(\d+)\s*\]")),
+    ("article", re.compile(rf"第\s*({_NUM})\s*条{_SUB}")),
+    ("article", re.compile(rf"\b(?:Articles?|Arts?\.?)\s*({_EN_NUM}){_EN_SUB}\b")),
+    ("article", re.compile(r"\[\s*A(\d+)(?:-(\d+))?\s*\]")),
     ("section", re.compile(rf"第\s*({_NUM})\s*部分")),
     ("section", re.compile(rf"\bPart\s+({_ROMAN})\b")),
     ("section", re.compile(r"\[\s*S(\d+)\s*\]")),
@@ -51,9 +53,12 @@ class Reference:
     number: int
     raw: str
     start: int
+    inserted: int = 0  # K of 第N条之K (an article inserted by an amendment), else 0
 
     @property
     def unit_id(self) -> str:
+        if self.kind == "article" and self.inserted:
+            return f"A{self.number}-{self.inserted}"
         return {"article": f"A{self.number}", "section": f"S{self.number}", "preamble": "P"}[self.kind]
 
 
@@ -93,17 +98,19 @@ def find_references(text: str, *, in_answer: bool = False) -> list[Reference]:
 
     `in_answer`: read `text` as an answer, where only citation forms count (see _ANSWER_PATTERNS).
     """
-    found: dict[tuple[str, int], Reference] = {}
+    found: dict[tuple[str, int, int], Reference] = {}
     taken: list[range] = []
     for kind, pattern in _ANSWER_PATTERNS if in_answer else _PATTERNS:
         for m in pattern.finditer(text):
             if any(m.start() in r for r in taken):
                 continue
             token = m.group(1) if m.groups() else ""
+            sub = m.group(2) if m.re.groups >= 2 else None
             try:
                 number = _to_int(token) if token else 0
+                inserted = _to_int(sub) if sub else 0
             except ValueError:
                 continue
             taken.append(range(m.start(), m.end()))
-            found.setdefault((kind, number), Reference(kind, number, m.group(0), m.start()))
+            found.setdefault((kind, number, inserted), Reference(kind, number, m.group(0), m.start(), inserted))
     return sorted(found.values(), key=lambda r: r.start)

@@ -15,15 +15,19 @@ import logging
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import bm25s
 import jieba
+import numpy as np
 import snowballstemmer
 
+from rag.citations import document_names, named_documents
 from rag.document import Unit
+from rag.errors import InputError
 from rag.references import Reference, find_references
 from rag.text import has_cjk
 from vectorstore import VectorStore
@@ -143,10 +147,11 @@ class SearchResult:
     match: str = "search"
     signals: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self, language: str = "zh") -> dict[str, Any]:
+    def to_dict(self, language: str = "zh", named: bool = False) -> dict[str, Any]:
         u = self.unit
-        return {"unit": u.unit_id, "doc_id": u.doc_id, "score": round(self.score, 4), "match": self.match,
-                "label": u.label(language), "title": u.title, "title_en": u.title_en,
+        return {"unit": u.unit_id, "doc_id": u.doc_id, "doc_title": u.doc_title, "score": round(self.score, 4),
+                "match": self.match, "label": u.document_label(language) if named else u.label(language),
+                "title": u.title, "title_en": u.title_en,
                 "section": u.section_title, "text": u.text, "text_en": u.text_en}
 
 
@@ -159,6 +164,14 @@ class SearchOutcome:
     results: list[SearchResult]
     missing: list[Reference] = field(default_factory=list)
     notice: str = ""
+    documents: tuple[str, ...] = ()  # the documents in scope (all stored ones unless the caller chose)
+    choices: tuple[str, ...] = ()  # a bare reference (第八条) that too many documents in scope have: ask which one
+    searched: tuple[str, ...] = ()  # the documents actually searched: the scope, or those the question names
+
+    @property
+    def named(self) -> bool:
+        """Several documents in scope: citations and labels name the document."""
+        return len(self.documents) > 1
 
 
 # Fusion weights per question language: BM25 score / best BM25 score + weight × cosine similarity.
@@ -171,6 +184,23 @@ FUSION: dict[str, list[tuple[str, float]]] = {
     "en": [("bm25_en", 1.0), ("dense_en", 2.0), ("dense_zh", 1.0)],
 }
 MODES = ("hybrid", "dense", "bm25")
+# An English phrase that names a document by its subject and kind ("the intellectual property regulations").
+_DOC_PHRASE = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7}?(?:regulations?|rules|measures|opinions?|provisions|ordinance|law))\b",
+                         re.I)
+_DOC_KIND_STEMS = frozenset(tokenize_en("regulation regulations rules measures opinion opinions provisions ordinance law"))
+# Cosine of that phrase to the closest title, and its lead over the next (chosen on the six regulations' titles
+# with paraphrased English names: the right title scored 0.51-0.80 and led by >= 0.09; a bare "the regulations"
+# scored 0.31 with no lead).
+TITLE_MIN_SIMILARITY = 0.45
+PER_DOCUMENT_MAX = 3  # a bare 第八条 is answered per document up to this many documents, else the user is asked
+TITLE_MIN_MARGIN = 0.08
+
+
+@lru_cache(maxsize=256)
+def _pinyin_words(doc_id: str) -> frozenset[str]:
+    """Place names a document id spells in pinyin syllables (heng-qin-… → hengqin), for English questions."""
+    syllables = [s for s in doc_id.split("-") if s.isalpha()]
+    return frozenset("".join(syllables[i:i + n]) for n in (2, 3) for i in range(len(syllables) - n + 1))
 
 
 class HybridRetriever:
@@ -233,22 +263,94 @@ class HybridRetriever:
         total = sum(idf.get(t, unseen) for t in terms)
         return sum(idf.get(t, unseen) for t in terms if t in present) / total
 
+    # -- scope -------------------------------------------------------------------------------------
+    _dense_oversample = 1.0  # dense candidates asked of the store per kept one (a view over part of it asks more)
+
+    def view(self, documents: Sequence[str]) -> HybridRetriever:
+        """A retriever over some of the stored documents only: its BM25, IDF, name shares and counts are those
+        documents' own, so one document asked alone is answered exactly as in a store of its own. Cached."""
+        key = tuple(sorted(documents))
+        views: dict[tuple[str, ...], HybridRetriever] = vars(self).setdefault("_views", {})
+        if key not in views:
+            if len(views) >= 32:
+                views.pop(next(iter(views)))
+            views[key] = ScopedRetriever(self, key)
+        return views[key]
+
+    def for_outcome(self, outcome: SearchOutcome) -> HybridRetriever:
+        """The retriever whose statistics the answer to `outcome` should use: the view of the documents searched."""
+        if outcome.searched and set(outcome.searched) != set(self.document_ids()):
+            return self.view(outcome.searched)
+        return self
+
+    def document_ids(self) -> list[str]:
+        """The stored documents, in the order their units were stored."""
+        return list(dict.fromkeys(doc for doc, _uid in self.units))
+
+    def scope(self, documents: Sequence[str] | None) -> tuple[str, ...]:
+        """The documents a question is asked over: the given ids (checked), or every stored document."""
+        stored = self.document_ids()
+        if not documents:
+            return tuple(stored)
+        unknown = [d for d in documents if d not in stored]
+        if unknown:
+            raise InputError(f"no such document: {', '.join(unknown)} (stored: {', '.join(stored)})",
+                             f"没有这个文件：{'、'.join(unknown)}（已收录：{'、'.join(stored)}）")
+        return tuple(dict.fromkeys(documents))
+
+    def named_documents(self, question: str, language: str, scope: Sequence[str]) -> tuple[str, ...]:
+        """The documents in `scope` that the question names: by title (知识产权保护条例, 《…》, an English title), or,
+        in English, by a phrase ending in a document kind ("the intellectual property regulations") whose
+        multilingual embedding is clearly closest to one title, or by a place name spelled in pinyin (Hengqin)."""
+        units = [u for (doc, _uid), u in self.units.items() if doc in scope]
+        found = named_documents(question, units)
+        if found or language != "en" or len(scope) < 2:
+            return tuple(found)
+        words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", question)}
+        by_pinyin = [doc for doc in scope if words & _pinyin_words(doc)]
+        if len(by_pinyin) == 1:  # "Guangdong" is in most ids and names none of them
+            return tuple(by_pinyin)
+        phrase = _DOC_PHRASE.search(question)
+        if not phrase or not set(tokenize_en(phrase.group(1))) - _DOC_KIND_STEMS:
+            return ()
+        vector = np.asarray(self.store.embed_query(phrase.group(1)))
+        titles = self._title_vectors(scope)
+        scores = sorted(((float(np.max(vecs @ vector)), doc) for doc, vecs in titles.items()), reverse=True)
+        if scores and scores[0][0] >= TITLE_MIN_SIMILARITY and (
+                len(scores) == 1 or scores[0][0] - scores[1][0] >= TITLE_MIN_MARGIN):
+            return (scores[0][1],)
+        return ()
+
+    def _title_vectors(self, scope: Sequence[str]) -> dict[str, Any]:
+        """Unit-normalised embeddings of each document's names (computed once per document)."""
+        cache: dict[str, Any] = vars(self).setdefault("_title_cache", {})  # filled lazily: most questions need none
+        for doc in scope:
+            if doc not in cache:
+                unit = next(u for (d, _uid), u in self.units.items() if d == doc)
+                vecs = np.asarray([self.store.embed_query(n) for n in document_names(unit) or [doc]])
+                cache[doc] = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+        return {doc: cache[doc] for doc in scope}
+
     # -- explicit references ---------------------------------------------------------------------
-    def lookup(self, refs: list[Reference]) -> tuple[list[Unit], list[Reference]]:
-        """Units named by `refs` in every stored document, and the refs that name nothing."""
+    def lookup(self, refs: list[Reference], documents: Sequence[str] | None = None) -> tuple[list[Unit], list[Reference]]:
+        """Units named by `refs` in each document of `documents` (default: all), and the refs that name nothing.
+
+        A bare 第八条 over several documents gives each one's article 8 (answered per document), never one of them.
+        """
         found, missing = [], []
         for ref in refs:
-            hits = [u for (_doc, uid), u in self.units.items() if uid == ref.unit_id]
+            hits = [u for (doc, uid), u in self.units.items()
+                    if uid == ref.unit_id and (documents is None or doc in documents)]
             found.extend(hits)
             if not hits:
                 missing.append(ref)
         return found, missing
 
-    def counts(self) -> tuple[int, int]:
-        """(articles, sections) of the largest stored document, for 'there is no article 40' messages."""
+    def counts(self, documents: Sequence[str] | None = None) -> tuple[int, int]:
+        """(articles, sections) of the largest document in scope, for 'there is no article 40' messages."""
         per_doc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for u in self.units.values():
-            if u.kind in ("article", "section"):
+            if u.kind in ("article", "section") and (documents is None or u.doc_id in documents):
                 per_doc[u.doc_id][0 if u.kind == "article" else 1] += 1
         return tuple(max(per_doc.values(), default=[0, 0]))  # type: ignore[return-value]
 
@@ -264,10 +366,12 @@ class HybridRetriever:
                     lists[name] = self._bm25[lang].rank(tokens, self.candidates)
         if mode in ("hybrid", "dense"):
             vector = self.store.embed_query(question)
+            n = math.ceil(self.candidates * self._dense_oversample)  # a view keeps only its documents' records
             for name in names:
                 if name.startswith("dense"):
-                    hits = self.store.query(vector, self.candidates, partition=name[-2:])
-                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits if rid in self._record_keys]
+                    hits = self.store.query(vector, n, partition=name[-2:])
+                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits
+                                   if rid in self._record_keys][:self.candidates]
         return lists
 
     def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
@@ -286,23 +390,64 @@ class HybridRetriever:
         order = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]
         return [SearchResult(self.units[key], fused[key], "search", signals[key]) for key in order]
 
-    def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid") -> SearchOutcome:
+    def search(self, question: str, language: str, k: int = 5, mode: str = "hybrid",
+               documents: Sequence[str] | None = None) -> SearchOutcome:
         """Lookup by explicit reference first (第十二条 / Article 12 / Part I); else hybrid search.
 
-        Clauses that only instruct the assistant are left out of both (see `focus_question`).
+        `documents` limits the scope (default: every stored document). A question that names documents in scope
+        (《广东省知识产权保护条例》第三十条, 知识产权保护条例…) is asked over those. Clauses that only instruct the
+        assistant are left out of both (see `focus_question`).
         """
+        scope = self.scope(documents)
         focus = focus_question(question)
+        target = self.named_documents(focus, language, scope) or scope
+        if set(target) != set(self.document_ids()):  # the statistics of the documents asked about, not the library's
+            outcome = self.view(target).search(question, language, k, mode)
+            return SearchOutcome(**{**outcome.__dict__, "documents": scope, "searched": outcome.searched or target})
         refs = find_references(focus)
-        found, missing = self.lookup(refs)
+        found, missing = self.lookup(refs, target)
         if missing:
-            articles, sections = self.counts()
+            articles, sections = self.counts(target)
             names = "、".join(r.raw for r in missing)
             notice = (
                 f"文件中没有{names}：本文件共 {articles} 条、{sections} 个部分。" if language == "zh" else
                 f"The document has no {', '.join(r.raw for r in missing)}: it has {articles} articles "
                 f"in {sections} parts."
             )
-            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice)
-        if found:
-            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(refs))]])
-        return SearchOutcome(question, language, self.rank(focus, language, k, mode))
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found], missing, notice,
+                                 documents=scope, searched=target)
+        holders = tuple(dict.fromkeys(u.doc_id for u in found))
+        if len(holders) > PER_DOCUMENT_MAX:  # never silently pick one: ask which document is meant
+            names = ", ".join(refs_raw := [r.raw for r in refs])
+            notice = (f"{len(holders)} 份文件都有{'、'.join(refs_raw)}：请在问题中写出文件名，或用 --doc 指定文件。"
+                      if language == "zh" else
+                      f"{len(holders)} documents have {names}: name the document in the question, or choose it "
+                      "with --doc.")
+            return SearchOutcome(question, language, [], documents=scope, notice=notice, choices=holders,
+                                 searched=target)
+        if found:  # every document's unit when several are in scope: answered per document
+            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]],
+                                 documents=scope, searched=target)
+        return SearchOutcome(question, language, self.rank(focus, language, k, mode), documents=scope,
+                             searched=target)
+
+
+class ScopedRetriever(HybridRetriever):
+    """A HybridRetriever over some documents of its parent's store (see `HybridRetriever.view`)."""
+
+    def __init__(self, parent: HybridRetriever, documents: Sequence[str]) -> None:
+        keep = set(documents)
+        self.store = parent.store
+        self.candidates = parent.candidates
+        self.generation = parent.generation
+        self.units = {key: u for key, u in parent.units.items() if key[0] in keep}
+        self._record_keys = {rid: key for rid, key in parent._record_keys.items() if key[0] in keep}
+        share = len(self.units) / max(1, len(parent.units))
+        self._dense_oversample = min(1 / max(share, 1e-6), len(parent.units) / max(1, self.candidates))
+        keys = list(self.units)
+        tokens = {"zh": [tokenize_zh(self.units[k].text) for k in keys],
+                  "en": [tokenize_en(self.units[k].text_en) for k in keys]}
+        self._bm25 = {lang: BM25Index(keys, toks) for lang, toks in tokens.items()}
+        self._idf = {lang: _idf(toks) for lang, toks in tokens.items()}
+        self._corpus = {"zh": "\n".join(self.units[k].text for k in keys),
+                        "en": "\n".join(self.units[k].text_en for k in keys)}

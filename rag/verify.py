@@ -38,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.citations import marker, units_cited
 from rag.document import Unit
 from rag.references import find_references
 from rag.text import CJK_CHARS, has_cjk, split_sentences
@@ -48,7 +49,7 @@ NO_ANSWER = "[NO_ANSWER]"
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_RUN = re.compile(f"[^{CJK_CHARS}]+")
-_BRACKET = re.compile(r"\s?[\[【]([^\]】\n]{1,40})[\]】]")
+_BRACKET = re.compile(r"\s?[\[【]([^\]】\n]{1,120})[\]】]")  # long enough for a document title
 # [8] / [8, 9]: numbered-context markers. The context is labelled by unit, not numbered, so these name nothing
 # for sure (not Art. 8): they are dropped and the sentence is verified as uncited.
 _NUMBERED = re.compile(r"^\s*\d+(?:\s*[,，、]\s*\d+)*\s*$")
@@ -59,7 +60,7 @@ _LINE_PREFIX = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|[-*+•][ \t]+|\d{1,3}[.)](?!\
                           r"[（(][一二三四五六七八九十\d]{1,3}[)）][ \t]*|>[ \t]*)?")
 # The end of a sentence: terminal punctuation (ASCII only before a space/closer/end, so 3.5 and Art. 8 stay
 # whole), closing quotes/brackets/bold, then any citation markers written after the punctuation.
-_END = re.compile(r"(?:[。！？；]|[.!?;](?=[\s\"'”’)\]*]|$))[”’\"'」』)）*]*(?:[ \t]*[\[【][^\]】\n]{1,40}[\]】])*")
+_END = re.compile(r"(?:[。！？；]|[.!?;](?=[\s\"'”’)\]*]|$))[”’\"'」』)）*]*(?:[ \t]*[\[【][^\]】\n]{1,120}[\]】])*")
 _TRAILING_PUNCT = re.compile(r"[。！？；：.!?;:]+$")
 # Words that only connect or announce (stemmed English / jieba Chinese): a sentence made of nothing else is exempt.
 _CONNECTIVE = frozenset({
@@ -146,18 +147,19 @@ class SentenceVerifier:
 
     def __init__(self, units: list[Unit], language: str, terms: TermSource, *, instructions: str = "",
                  threshold: float = SUPPORT_THRESHOLD,
-                 embed: Callable[[str], Sequence[float]] | None = None, refusal: str = "") -> None:
+                 embed: Callable[[str], Sequence[float]] | None = None, refusal: str = "",
+                 named: bool = False) -> None:
         self.units = list(units)
-        self.by_id = {u.unit_id: u for u in self.units}
+        self.named = named  # several documents in scope: markers name the document
         self.language = language
         self.terms = terms
         self.threshold = threshold
         self._instructions = _ngrams(instructions) if instructions else set()
-        self._unit_terms = {u.unit_id: self.term_set(u.text + "\n" + u.text_en) for u in self.units}
+        self._unit_terms = {_key(u): self.term_set(u.text + "\n" + u.text_en) for u in self.units}
         self._unseen: float | None = None
         self._embed = embed
         self._refusals = {_normal(x) for x in split_sentences(refusal, language)} if refusal else set()
-        self._sentence_vectors: dict[str, np.ndarray] = {}
+        self._sentence_vectors: dict[tuple[str, str], np.ndarray] = {}
 
     # -- support ---------------------------------------------------------------------------------
     def term_set(self, text: str) -> set[tuple[str, str]]:
@@ -184,7 +186,7 @@ class SentenceVerifier:
         english = sum(t[0] == "en" for t in terms) > len(terms) / 2
         if english and not unit.text_en and self._embed is not None:
             return self.dense_support(content_of(sentence), unit)
-        present = self._unit_terms.get(unit.unit_id)
+        present = self._unit_terms.get(_key(unit))
         if present is None:
             present = self.term_set(unit.text + "\n" + unit.text_en)
         total = sum(self._weight(t) for t in terms)
@@ -199,10 +201,10 @@ class SentenceVerifier:
 
     def dense_support(self, sentence: str, unit: Unit) -> float:
         """Best cosine between the sentence and the unit's sentences, rescaled so DENSE_THRESHOLD → threshold."""
-        if unit.unit_id not in self._sentence_vectors:
+        if _key(unit) not in self._sentence_vectors:
             sentences = split_sentences(unit.text, "zh") or [unit.text]
-            self._sentence_vectors[unit.unit_id] = np.array([self._vector(x) for x in sentences])
-        cosine = float((self._sentence_vectors[unit.unit_id] @ self._vector(sentence)).max())
+            self._sentence_vectors[_key(unit)] = np.array([self._vector(x) for x in sentences])
+        cosine = float((self._sentence_vectors[_key(unit)] @ self._vector(sentence)).max())
         return max(0.0, min(1.0, cosine * self.threshold / DENSE_THRESHOLD))
 
     # -- one sentence ------------------------------------------------------------------------------
@@ -225,14 +227,12 @@ class SentenceVerifier:
             if not re.search(r"\w", content):
                 return Verdict("exempt", "")  # punctuation or Markdown only (a rule, a code fence)
             return Verdict("exempt", body)  # a connective: only stop words and connecting words
-        prose = find_references(_strip_markers(body), in_answer=True)
-        named = [self.by_id[r.unit_id] for r in prose if r.unit_id in self.by_id]
-        prose_missing = [r.raw for r in prose if r.unit_id not in self.by_id]
+        named, prose_missing = units_cited(_strip_markers(body), self.units)
         if (bad and not cited) or prose_missing:
             return Verdict("removed", "", reason=f"names {', '.join(bad + prose_missing)}, not among the retrieved units")
         if cited:
-            scores = {u.unit_id: self.support(body, u) for u in cited}
-            supporting = tuple(u for u in cited if scores[u.unit_id] >= self.threshold)
+            scores = {_key(u): self.support(body, u) for u in cited}
+            supporting = tuple(u for u in cited if scores[_key(u)] >= self.threshold)
             if supporting:  # markers of cited units that do not support the sentence are dropped
                 return Verdict("verified", self._canonical(body, supporting), supporting,
                                score=max(scores.values()))
@@ -254,16 +254,14 @@ class SentenceVerifier:
         cited: list[Unit] = []
         bad: list[str] = []
         for m in _BRACKET.finditer(body):
-            for ref in find_references(f"[{m.group(1)}]", in_answer=True):
-                unit = self.by_id.get(ref.unit_id)
-                if unit is None:
-                    bad.append(f"[{m.group(1)}]")
-                elif unit not in cited:
-                    cited.append(unit)
+            units, missing = units_cited(f"[{m.group(1)}]", self.units)
+            if missing and f"[{m.group(1)}]" not in bad:
+                bad.append(f"[{m.group(1)}]")
+            cited += [u for u in units if u not in cited]
         return cited, bad
 
     def _marker(self, unit: Unit) -> str:
-        return f"[{unit.label(self.language)}]"
+        return marker(unit, self.language, self.named)
 
     def _canonical(self, body: str, keep: tuple[Unit, ...]) -> str:
         """Rewrite the markers of `keep` in the answer language's form; drop every other marker."""
@@ -271,7 +269,7 @@ class SentenceVerifier:
             refs = find_references(f"[{m.group(1)}]", in_answer=True)
             if not refs:
                 return "" if _NUMBERED.match(m.group(1)) else m.group(0)  # [8]: the context is not numbered
-            units = [self.by_id[r.unit_id] for r in refs if r.unit_id in self.by_id and self.by_id[r.unit_id] in keep]
+            units = [u for u in units_cited(f"[{m.group(1)}]", self.units)[0] if u in keep]
             lead = m.group(0)[0] if m.group(0)[0].isspace() else ""
             return (lead if units else "") + "".join(self._marker(u) for u in units)
         return _BRACKET.sub(repl, body)
@@ -283,6 +281,10 @@ class SentenceVerifier:
         head, tail = (body[: m.start()], m.group(0)) if m else (body, "")
         space = "" if self.language == "zh" or has_cjk(head[-1:]) else " "
         return f"{head.rstrip()}{space}{self._marker(unit)}{tail}"
+
+
+def _key(unit: Unit) -> tuple[str, str]:
+    return unit.doc_id, unit.unit_id
 
 
 def _normal(text: str) -> str:

@@ -37,11 +37,12 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the bundled document ingested once per test session (read-only for tests)."""
+    """A store with the featured document only, ingested once per test session (read-only for tests): the
+    single-document behaviour the tests pin down. Library tests build their own store."""
     from rag import ingest, load_settings
 
     path = tmp_path_factory.mktemp("store")
-    ingest(load_settings(env={}, store_dir=path), progress=False)
+    ingest(load_settings(env={}, store_dir=path, data_files=(DATA,)), progress=False)
     return path
 
 
@@ -49,7 +50,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(store_dir: Path):
     from rag import load_settings
 
-    return load_settings(env={}, store_dir=store_dir)
+    return load_settings(env={}, store_dir=store_dir, data_files=(DATA,))
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import serve_app
+from tests.conftest import DATA, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +51,9 @@ def app(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     lines = CASES.read_text(encoding="utf-8").splitlines()
     picked = [lines[0], next(x for x in lines if '"language": "en"' in x), next(x for x in lines if '"answerable": false' in x)]
     cases.write_text("\n".join(picked) + "\n", encoding="utf-8")
-    settings = load_settings(env={}, store_dir=store_dir, backend="extractive", feedback_file=tmp / "feedback.jsonl")
+    # the featured document alone, as the session store holds (the default configuration is the whole library)
+    settings = load_settings(env={}, store_dir=store_dir, backend="extractive", feedback_file=tmp / "feedback.jsonl",
+                             data_files=(DATA,))
     evaluator = EvalService(settings, tmp / "reports", cases)
     with serve_app(settings, evaluator=evaluator) as url:
         yield App(url, tmp / "feedback.jsonl", tmp / "reports")
@@ -449,7 +451,7 @@ def test_the_ui_speaks_one_language(browser: Any, store_dir: Path, ui_language: 
     """Labels, notices and aria-labels in the chosen language (Gradio's own strings follow the browser locale)."""
     from rag import load_settings
 
-    settings = load_settings(env={}, store_dir=store_dir, backend="extractive")
+    settings = load_settings(env={}, store_dir=store_dir, backend="extractive", data_files=(DATA,))
     with serve_app(settings, ui_language=ui_language, warm=False) as url:
         page = open_page(browser, url, locale=locale)
         try:

@@ -84,12 +84,21 @@ def test_missing_data_file(tmp_path: Path) -> None:
     assert not (tmp_path / "db").exists()
 
 
-def test_first_question_without_a_store_ingests_the_bundled_document(tmp_path: Path) -> None:
-    """The embedded default just works: no `policyqa ingest` needed before the first question."""
-    out = run(["search", "--json", "第八条讲了什么？"], tmp_path / "db")
+def test_first_question_without_a_store_ingests_the_bundled_library(tmp_path: Path) -> None:
+    """The embedded default just works: no `policyqa ingest` needed before the first question; the default is the
+    library (the featured document and the six regulations), and --doc scopes a question to one of them."""
+    out = run(["search", "--json", "--doc", "guangdong-high-quality-development-2023", "第八条讲了什么？"], tmp_path / "db")
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["results"][0]["unit"] == "A8"
+    got = json.loads(out.stdout)
+    assert got["results"][0]["unit"] == "A8" and got["results"][0]["label"] == "第八条"
+    assert got["documents"] == ["guangdong-high-quality-development-2023"]
     assert "first use" in out.stderr and (tmp_path / "db" / "chroma.sqlite3").exists()
+    out = run(["search", "--json", "《广东省知识产权保护条例》第三十条"], tmp_path / "db")
+    got = json.loads(out.stdout)
+    assert len(got["documents"]) == 7 and [(r["doc_id"], r["unit"]) for r in got["results"]] == [
+        ("guang-dong-sheng-zhi-shi-chan-quan-bao-hu-tiao-li-2022-03-29", "A30")]
+    assert got["results"][0]["label"] == "《广东省知识产权保护条例》第三十条"
+    assert got["results"][0]["doc_title"] == "广东省知识产权保护条例"
 
 
 def test_corrupt_store(tmp_path: Path) -> None:

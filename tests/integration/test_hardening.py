@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -70,10 +71,14 @@ def test_installed_wheel_finds_its_bundled_document(tmp_path: Path) -> None:
                    check=True, timeout=600)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICYQA_", "OPENAI_", "CHROMA_"))}
     env["POLICYQA_STORE"] = str(tmp_path / "store")
-    out = subprocess.run([str(env_dir / "bin" / "policyqa"), "search", "--json", "-k", "1", "第八条讲了什么？"],
+    out = subprocess.run([str(env_dir / "bin" / "policyqa"), "search", "--json", "-k", "1", "--doc",
+                          "guangdong-high-quality-development-2023", "第八条讲了什么？"],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr
     assert '"unit": "A8"' in out.stdout
+    listed = subprocess.run([str(env_dir / "bin" / "policyqa"), "search", "--json", "第八条讲了什么？"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert len(json.loads(listed.stdout)["documents"]) == 7  # the bundled library: the featured document + six
     located = subprocess.run([str(py), "-c", "import rag.config as c; print(c.DEFAULT_DATA_FILE)"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout
     assert str(env_dir) in located and str(ROOT) not in located

@@ -31,7 +31,8 @@ def _fresh_retrievers():
 
 
 def _settings(path: Path):
-    return load_settings(env={}, store_dir=path)
+    """The featured document alone (the default is now the whole library): these tests count its units."""
+    return load_settings(env={}, store_dir=path, data_files=(DATA,))
 
 
 def test_reingest_is_idempotent(tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ def test_corrupt_store_is_reported_and_left_untouched(tmp_path: Path) -> None:
 
 def test_server_mode_against_a_real_chroma_server(chroma_server, tmp_path: Path) -> None:
     host, port = chroma_server
-    s = load_settings(env={}, chroma_host=host, chroma_port=port, collection="servertest")
+    s = load_settings(env={}, chroma_host=host, chroma_port=port, collection="servertest", data_files=(DATA,))
     assert ingest(s, progress=False)[0].changed
     assert not ingest(s, progress=False)[0].changed
     outcome = search("What does the plan say about EV charging?", settings=s)

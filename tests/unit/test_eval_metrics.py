@@ -401,3 +401,16 @@ def test_thresholds_file_loads_and_every_key_is_a_known_metric():
             gated += list(table)
     unknown = {k for k in gated if METRIC_ALIASES.get(k, k) not in known}
     assert not unknown
+
+
+def test_faithfulness_reads_a_quoted_chinese_original_in_an_english_answer() -> None:
+    """Over an untranslated document the English answer quotes the Chinese text under a document-naming marker."""
+    from eval.metrics import faithfulness_lexical, split_answer_sentences
+
+    unit = "电子商务平台经营者应当制定平台知识产权保护规则，建立知识产权投诉举报机制。"
+    answer = ("According to the document:\n《广东省知识产权保护条例》, Art. 30 states: (Chinese original; this document has "
+              "no English translation) 电子商务平台经营者应当制定平台知识产权保护规则[《广东省知识产权保护条例》, Art. 30]。")
+    assert len(split_answer_sentences(answer, "en")) == 2  # no split after "Art.", the long marker removed
+    assert faithfulness_lexical(answer, {"ip:A30": unit}, "en") == 1.0
+    invented = answer.replace("电子商务平台经营者应当制定平台知识产权保护规则", "所有企业必须每年缴纳高额的保护费用")
+    assert faithfulness_lexical(invented, {"ip:A30": unit}, "en") == 0.0

@@ -1,0 +1,161 @@
+"""A library of several documents: citations name the document, (document, unit) matching, scope, per-document
+lookups, English over Chinese-only documents, and `policyqa translate` against the local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openai_stub import Dynamic, FakeOpenAI, Reply
+
+import rag
+from rag import InputError, ingest, load_settings
+from rag.citations import units_cited
+from rag.verify import SentenceVerifier
+
+ROOT = Path(__file__).resolve().parents[2]
+FEATURED = ROOT / "data" / "guangdong-high-quality-development-2023.zh.txt"
+LIB = ROOT / "data" / "library"
+IP = "guang-dong-sheng-zhi-shi-chan-quan-bao-hu-tiao-li-2022-03-29"
+FI = "guang-dong-sheng-wai-shang-tou-zi-quan-yi-bao-hu-tiao-li-2022-01-16"
+YOUTH = "guang-zhou-shi-qing-nian-chuang-xin-chuang-ye-cu-jin-tiao-li-2023-01-19"
+GD = "guangdong-high-quality-development-2023"
+FILES = (FEATURED, *(p for p in sorted(LIB.glob("*.md")) if any(k in p.name for k in ("知识产权", "外商", "青年"))))
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> rag.Settings:
+    """The featured document and three regulations in one store."""
+    settings = load_settings(env={}, store_dir=tmp_path_factory.mktemp("library"), data_files=FILES,
+                             backend="extractive")
+    ingest(settings, progress=False)
+    rag.reset()
+    return settings
+
+
+def test_a_named_article_of_one_document_is_cited_with_its_title(library: rag.Settings) -> None:
+    ans = rag.answer("知识产权保护条例第三十条规定了什么？", settings=library)
+    assert "[《广东省知识产权保护条例》第三十条]" in ans.text and not ans.refused
+    assert {(c.doc_id, c.unit_id) for c in ans.citations} == {(IP, "A30")}
+    out = ans.to_dict()
+    assert out["cited"] == [{"unit": "A30", "doc_id": IP, "doc_title": "广东省知识产权保护条例"}]
+    assert len(out["documents"]) == 4 and out["retrieved_docs"] == [IP]
+    hit = rag.search("《广东省外商投资权益保护条例》第十二条", settings=library)
+    assert [(r.unit.doc_id, r.unit.unit_id) for r in hit.results] == [(FI, "A12")]
+    assert hit.results[0].to_dict("zh", hit.named)["label"] == "《广东省外商投资权益保护条例》第十二条"
+
+
+def test_a_single_document_in_scope_cites_as_before(library: rag.Settings) -> None:
+    ans = rag.answer("第八条讲了什么？", settings=library, documents=[GD])
+    assert "[第八条]" in ans.text and "《" not in ans.text and ans.documents == [GD]
+    assert {c.label for c in ans.citations} == {"第八条"}
+
+
+def test_a_bare_article_over_several_documents_is_never_silently_one_of_them(library: rag.Settings) -> None:
+    ans = rag.answer("第八条讲了什么？", settings=library)  # four documents have an article 8: ask which one
+    assert ans.citations == [] and "4 份文件都有第八条" in ans.text
+    assert all(t in ans.text for t in ("《广东省知识产权保护条例》", "《广东省外商投资权益保护条例》"))
+    two = rag.answer("What does Article 8 say?", settings=library, documents=[IP, FI])  # two: answered per document
+    assert {c.doc_id for c in two.citations} == {IP, FI}
+    assert "[《广东省知识产权保护条例》, Art. 8]" in two.text and "[《广东省外商投资权益保护条例》, Art. 8]" in two.text
+
+
+def test_english_names_an_untranslated_document_and_the_answer_says_it_quotes_chinese(library: rag.Settings) -> None:
+    ans = rag.answer("What does Article 30 of the intellectual property protection regulations say?", settings=library)
+    assert {(c.doc_id, c.unit_id) for c in ans.citations} == {(IP, "A30")}
+    assert "no English translation" in ans.text and "电子商务平台经营者" in ans.text
+    translated = rag.answer("What does Article 8 of the Opinions on High-Quality Development of Guangdong say?",
+                            settings=library)
+    assert {(c.doc_id, c.unit_id) for c in translated.citations} == {(GD, "A8")}
+    assert "[Opinions on High-Quality Development of Guangdong, Art. 8]" in translated.text
+
+
+def test_unknown_document_id_is_an_input_error(library: rag.Settings) -> None:
+    with pytest.raises(InputError, match="no such document: nope"):
+        rag.search("第八条", settings=library, documents=["nope"])
+
+
+def test_citations_match_on_document_and_unit(library: rag.Settings) -> None:
+    retriever = rag.get_retriever(library)
+    a8 = [u for (_doc, uid), u in retriever.units.items() if uid == "A8"]
+    assert len({u.doc_id for u in a8}) == 4
+    got, missing = units_cited("[《广东省知识产权保护条例》第八条]", a8)
+    assert [u.doc_id for u in got] == [IP] and missing == []
+    got, _ = units_cited("[第八条]", a8)  # bare: every candidate; verification keeps the supporting one
+    assert len(got) == 4
+    ip8 = next(u for u in a8 if u.doc_id == IP)
+    verifier = SentenceVerifier(a8, "zh", retriever, named=True)
+    v = verifier.verify(f"对作出突出贡献的集体和个人给予表彰奖励[第八条]。{ip8.text[:0]}")
+    assert v.outcome == "verified" and v.units == (ip8,) and "[《广东省知识产权保护条例》第八条]" in v.text
+
+
+def test_the_llm_answer_cites_with_document_titles(library: rag.Settings) -> None:
+    def reply(body: dict) -> Reply:
+        system = body["messages"][0]["content"]
+        cite, text = re.search(r'cite="(\[[^"]+\])"[^>]*>\n([^；。\n]+)', system).groups()  # type: ignore[union-attr]
+        return Reply(f"{text}{cite}。")
+
+    with FakeOpenAI() as server:
+        server.default = Dynamic(reply)
+        s = library.with_overrides(backend="openai", openai_base_url=server.base_url, openai_api_key="k",
+                                   llm_max_retries=0, llm_timeout=10.0)
+        ans = rag.answer("电子商务平台经营者应当建立什么知识产权投诉机制？", settings=s)
+    assert ans.backend == "openai" and not ans.fallback, ans.fallback_reason
+    assert "[《广东省知识产权保护条例》第三十条]" in ans.text
+    assert [(c.doc_id, c.unit_id) for c in ans.citations] == [(IP, "A30")]
+
+
+@pytest.fixture()
+def translator() -> Iterator[FakeOpenAI]:
+    """The local OpenAI-compatible server acting as a translator: one 'English' string per input sentence."""
+    def reply(body: dict) -> Reply:
+        items = json.loads(re.search(r"\[.*\]", body["messages"][-1]["content"], re.S).group(0))  # type: ignore[union-attr]
+        return Reply(json.dumps([f"EN({len(x)}) sentence." for x in items]))
+
+    with FakeOpenAI() as server:
+        server.default = Dynamic(reply)
+        yield server
+
+
+def test_translate_writes_an_aligned_translation_and_reindexes_it(tmp_path: Path, translator: FakeOpenAI) -> None:
+    youth = next(p for p in FILES if "青年" in p.name)
+    settings = load_settings(env={}, store_dir=tmp_path / "chroma", data_files=(youth,), backend="openai",
+                             openai_base_url=translator.base_url, openai_api_key="k", llm_max_retries=0)
+    ingest(settings, progress=False)
+    from rag.cli import cmd_translate
+    from rag.document import parse_policy_document
+    from rag.text import split_sentences
+    from rag.translate import translations_dir
+
+    class Args:
+        doc_id, quiet = YOUTH, True
+
+    assert cmd_translate(Args(), settings) == 0  # type: ignore[arg-type]
+    cached = translations_dir(settings) / f"{YOUTH}.en.json"
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    doc = parse_policy_document(youth)
+    assert set(data) >= {"doc_title", "short_title", "units"} and set(data["units"]) == {u.unit_id for u in doc.units}
+    a20 = doc.unit("A20")
+    assert a20 is not None
+    assert len(split_sentences(data["units"]["A20"]["text"], "en")) == len(split_sentences(a20.text, "zh"))
+    rag.reset()
+    hit = rag.search("Article 20", settings=settings)
+    assert hit.results[0].unit.text_en.startswith("EN(")  # the store's English view is the translation now
+    again = parse_policy_document(youth, translations=translations_dir(settings))
+    assert again.has_translation and again.sha256 != doc.sha256  # re-ingest sees a changed document once
+    translator.requests.clear()
+    with pytest.raises(InputError, match="no such document"):
+        cmd_translate(type("A", (), {"doc_id": "nope", "quiet": True})(), settings)  # type: ignore[arg-type]
+    assert not translator.requests  # nothing asked of the LLM for a bad id
+
+
+def test_a_follow_up_stays_in_the_document_the_last_answer_cited(library: rag.Settings) -> None:
+    first = rag.answer("知识产权保护条例第三十条规定了什么？", settings=library)
+    history = [{"role": "user", "content": "知识产权保护条例第三十条规定了什么？"},
+               {"role": "assistant", "content": first.text}]
+    follow = rag.answer("这一条还说了什么？", history=history, settings=library)
+    assert "广东省知识产权保护条例" in follow.standalone_question
+    assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(IP, "A30")}
