@@ -407,7 +407,7 @@ def language_match(answer_language: str | None, expected: str | None) -> bool:
     return bool(_lang_code(expected)) and _lang_code(answer_language) == _lang_code(expected)
 
 
-_QUOTED_CHINESE = re.compile(f"[{_HAN}]{{8,}}")  # a run of Chinese in an English answer: a quote, not a name
+_QUOTED_CHINESE = re.compile(f"[{CJK_CHARS}]{{8,}}")  # a run of Chinese in an English answer: a quote, not a name
 
 
 def faithfulness_lexical(answer: str, cited_texts: Mapping[str, str], language: str) -> float | None:

@@ -157,6 +157,11 @@ class Settings(BaseSettings):
         return self.feedback_file or self.store_dir.parent / "feedback.jsonl"
 
     @property
+    def translations_dir(self) -> Path:
+        """Where `policyqa translate` caches machine translations: beside the embedded store."""
+        return self.store_dir.parent / "translations"
+
+    @property
     def api_key(self) -> str | None:
         """The OpenAI key as text, for the clients that need it (kept a SecretStr everywhere else)."""
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None

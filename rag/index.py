@@ -93,18 +93,22 @@ class IngestResult:
 
 def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress: bool = True) -> list[IngestResult]:
     """Parse and store each file. Idempotent per file content; a failure leaves the previous index live."""
-    docs: list[PolicyDocument] = [parse_policy_document(p) for p in (files or settings.data_files)]
+    docs: list[PolicyDocument] = [parse_policy_document(p, translations=settings.translations_dir)
+                                  for p in (files or settings.data_files)]
     store = open_store(settings, create=True)
+    records = {doc.doc_id: [r for u in doc.units for r in unit_records(u)] for doc in docs}
     results = []
     try:
-        for doc in docs:
-            records = [r for u in doc.units for r in unit_records(u)]
-            with tqdm(total=len(records), desc=f"ingest {doc.doc_id}", unit="chunk", file=sys.stderr,
-                      disable=not progress, leave=False) as bar:
-                changed = store.replace_document(doc.doc_id, doc.sha256, records, progress=bar.update,
+        # One bar over every document's records; an unchanged document is skipped, and its share with it.
+        with tqdm(total=sum(map(len, records.values())), desc=f"ingest {len(docs)} document(s)", unit="chunk",
+                  file=sys.stderr, disable=not progress, leave=False) as bar:
+            for doc in docs:
+                changed = store.replace_document(doc.doc_id, doc.sha256, records[doc.doc_id], progress=bar.update,
                                                  info=document_info(doc))
-            log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
-            results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
+                if not changed:
+                    bar.update(len(records[doc.doc_id]))
+                log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
+                results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store at {_where(settings)}: {exc}",
                          f"无法写入 {_where(settings)} 的索引：{exc}") from None

@@ -4,7 +4,7 @@ Unit by unit and sentence by sentence: the model gets a unit's Chinese sentences
 list of the same length, so each English sentence stays aligned with its Chinese one (the UI highlights quotes in
 both languages by position). A reply that is not such a list is asked for once more; a unit that still fails is
 left untranslated and reported, never guessed. The result has the shape of the bundled `data/*.en.json` and is
-cached beside the store (`translations_dir`), so ingest re-uses it instead of asking the LLM again.
+cached beside the store (`Settings.translations_dir`), so ingest re-uses it instead of asking the LLM again.
 """
 
 from __future__ import annotations
@@ -33,11 +33,6 @@ Keep numbers, names and the legal meaning exact; translate, do not summarise or 
 Reply with a JSON list of exactly {n} English strings, one per input sentence, in the same order, and nothing else.
 
 {sentences}"""
-
-
-def translations_dir(settings: Settings) -> Path:
-    """Where machine translations are cached: beside the embedded store (`…/policyqa/translations`)."""
-    return settings.store_dir.parent / "translations"
 
 
 @dataclass
@@ -97,7 +92,7 @@ def translate_document(settings: Settings, doc_id: str, *, progress: bool = Fals
         raise describe_llm_error(exc) from None
     data: dict[str, Any] = {"doc_title": head[0], "short_title": head[1],
                             "source": f"machine translation ({settings.openai_model}) of {doc.title}", "units": units}
-    out = translations_dir(settings) / f"{doc.doc_id}.en.json"
+    out = settings.translations_dir / f"{doc.doc_id}.en.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -115,7 +110,7 @@ def store_translation(settings: Settings, doc_id: str) -> bool:
     from vectorstore import StoreUnavailable
 
     path = Path(find_document(settings, doc_id).path)
-    doc = parse_policy_document(path, translations=translations_dir(settings))
+    doc = parse_policy_document(path, translations=settings.translations_dir)
     try:
         store = open_store(settings, create=True)
         return store.replace_document(doc.doc_id, doc.sha256, [r for u in doc.units for r in unit_records(u)])

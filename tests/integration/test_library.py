@@ -128,13 +128,12 @@ def test_translate_writes_an_aligned_translation_and_reindexes_it(tmp_path: Path
     from rag.cli import cmd_translate
     from rag.document import parse_policy_document
     from rag.text import split_sentences
-    from rag.translate import translations_dir
 
     class Args:
         doc_id, quiet = YOUTH, True
 
     assert cmd_translate(Args(), settings) == 0  # type: ignore[arg-type]
-    cached = translations_dir(settings) / f"{YOUTH}.en.json"
+    cached = settings.translations_dir / f"{YOUTH}.en.json"
     data = json.loads(cached.read_text(encoding="utf-8"))
     doc = parse_policy_document(youth)
     assert set(data) >= {"doc_title", "short_title", "units"} and set(data["units"]) == {u.unit_id for u in doc.units}
@@ -144,8 +143,11 @@ def test_translate_writes_an_aligned_translation_and_reindexes_it(tmp_path: Path
     rag.reset()
     hit = rag.search("Article 20", settings=settings)
     assert hit.results[0].unit.text_en.startswith("EN(")  # the store's English view is the translation now
-    again = parse_policy_document(youth, translations=translations_dir(settings))
+    again = parse_policy_document(youth, translations=settings.translations_dir)
     assert again.has_translation and again.sha256 != doc.sha256  # re-ingest sees a changed document once
+    ingest(settings, progress=False)  # a later ingest reads the cached translation: the English view stays
+    rag.reset()
+    assert rag.search("Article 20", settings=settings).results[0].unit.text_en.startswith("EN(")
     translator.requests.clear()
     with pytest.raises(InputError, match="no such document"):
         cmd_translate(type("A", (), {"doc_id": "nope", "quiet": True})(), settings)  # type: ignore[arg-type]

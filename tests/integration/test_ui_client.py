@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import serve_app
+from tests.conftest import DATA, serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def app_url(store: Path) -> Iterator[str]:
     """The offline (extractive) app over the temp store."""
     from rag import load_settings
 
-    with serve_app(load_settings(env={}, store_dir=store, backend="extractive")) as url:
+    with serve_app(load_settings(env={}, store_dir=store, backend="extractive", data_files=(DATA,))) as url:
         yield url
 
 
