@@ -305,18 +305,19 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
         return gr.Column(visible=False), updated
 
     def ask(question: str, history: list[dict[str, Any]] | None = None, language: str = "auto",
-            backend: str = "auto", k: int | None = None) -> dict[str, Any]:
+            backend: str = "auto", k: int | None = None, documents: list[str] | None = None) -> dict[str, Any]:
         """Answer `question` (with an optional messages `history`); returns the answer, citations and sources.
 
         language: auto | zh | en. backend: auto | extractive | openai (only when an LLM is configured).
-        On failure: {"error": message}.
+        documents: document ids to answer from (default: every stored document). On failure: {"error": message}.
         """
         question = question if isinstance(question, str) else ""
         try:
             chosen = effective_backend(settings, backend)
             final = None
-            for event in stream_answer(question, history=list(history or []), settings=settings, backend=chosen,
-                                       language=_language_arg(language), k=int(k) if k else None):
+            for event in stream_answer(question, history=history, settings=settings, backend=chosen,
+                                       language=_language_arg(language), k=int(k) if k else None,
+                                       documents=list(documents) if documents else None):
                 if isinstance(event, Final):
                     final = event.answer
             if final is None:

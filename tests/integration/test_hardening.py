@@ -82,3 +82,23 @@ def test_installed_wheel_finds_its_bundled_document(tmp_path: Path) -> None:
     located = subprocess.run([str(py), "-c", "import rag.config as c; print(c.DEFAULT_DATA_FILE)"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout
     assert str(env_dir) in located and str(ROOT) not in located
+
+
+def test_api_documents_scope_the_answer(tmp_path: Path) -> None:
+    """/ask takes `documents`: a bare 第八条 over the library names the document only when scoped to one."""
+    from gradio_client import Client
+
+    from rag import ingest, load_settings
+    from tests.conftest import DATA
+
+    regulation = next((ROOT / "data" / "library").glob("广东省知识产权保护条例*.md"))
+    settings = load_settings(env={}, store_dir=tmp_path / "store", backend="extractive", data_files=(DATA, regulation))
+    ingest(settings, progress=False)
+    with serve_app(settings) as url:
+        client = Client(url, verbose=False)
+        scoped = client.predict("第八条讲了什么？", documents=["guangdong-high-quality-development-2023"], api_name="/ask")
+        assert scoped["citations"] == ["A8"] and "[第八条]" in scoped["answer"], scoped
+        both = client.predict("第八条讲了什么？", api_name="/ask")
+        assert "《" in both["answer"], both  # two documents hold a 第八条: each citation names its document
+        bad = client.predict("第八条讲了什么？", documents=["no-such-doc"], api_name="/ask")
+        assert "no-such-doc" in bad["error"]
