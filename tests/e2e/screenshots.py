@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import serve_app
+from tests.conftest import DATA, serve_app
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, QUESTION, answered, ask
 
 ZH = ["广东在集成电路和新能源汽车产业方面有什么部署？", "这一条还提到了哪些传统产业？"]
@@ -51,8 +51,9 @@ def take(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="policyqa-shots-") as tmp:
+        # The featured document alone: the pictures show the chat (with the library, citations also name documents).
         settings = load_settings(env={}, store_dir=Path(tmp) / "store", backend="extractive",
-                                 feedback_file=Path(tmp) / "feedback.jsonl")
+                                 feedback_file=Path(tmp) / "feedback.jsonl", data_files=(DATA,))
         ingest(settings, progress=False)
         with serve_app(settings) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -195,7 +195,7 @@ def test_frozen_server_ends_search_with_exit_4(tmp_path: Path) -> None:
     with chroma_process(tmp_path / "server", port) as server:
         from rag import ingest, load_settings
 
-        ingest(load_settings(env={}, chroma_host="127.0.0.1", chroma_port=port), progress=False)
+        ingest(load_settings(env={}, chroma_host="127.0.0.1", chroma_port=port, data_files=(DATA,)), progress=False)
         server.send_signal(signal.SIGSTOP)
         out = cli(["search", "--chroma-host", "127.0.0.1", "--chroma-port", str(port), "第八条"],
                   env={"POLICYQA_CHROMA_TIMEOUT": "3"}, timeout=120)
@@ -208,7 +208,7 @@ def test_server_killed_during_ingest_keeps_the_old_generation_and_gc_removes_the
     from rag.index import ingest
 
     port = free_port()
-    s = load_settings(env={}, chroma_host="127.0.0.1", chroma_port=port)
+    s = load_settings(env={}, chroma_host="127.0.0.1", chroma_port=port, data_files=(DATA,))
     changed = variant(tmp_path, DATA.name.removesuffix(".zh.txt"), "中共广东省委 关于新时代广东高质量发展的意见（修订）")
     with chroma_process(tmp_path / "server", port) as server:
         ingest(s, progress=False)
@@ -279,7 +279,7 @@ def test_an_ingest_killed_mid_way_leaves_an_orphan_that_the_next_ingest_removes(
     from rag.index import ingest, open_store
 
     store = tmp_path / "db"
-    s = load_settings(env={}, store_dir=store)
+    s = load_settings(env={}, store_dir=store, data_files=(DATA,))
     ingest(s, progress=False)
     before = open_store(s).documents()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
