@@ -725,3 +725,39 @@ def test_library_delete_asks_for_confirmation(browser: Any, library_app: tuple[s
         assert [d for d in stored_documents(settings)] == others  # that document and nothing else
     finally:
         page.context.close()
+
+
+def test_document_picker_limits_the_answer_to_the_chosen_documents(browser: Any, library_app: tuple[str, Any],
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """All documents selected → documents=None; removing one from the picker → only the others are searched."""
+    from playwright.sync_api import expect
+
+    import ui.app as app_module
+    from rag import ingest
+
+    url, settings = library_app
+    ingest(settings, [_regulation_docx(tmp_path / "广东省测试条例.docx")], progress=False)
+    real, seen = app_module.stream_answer, []
+
+    def recording(question: str, **kwargs: Any) -> Iterator[Any]:  # the real chain; we only note the scope
+        seen.append(kwargs.get("documents"))
+        return real(question, **kwargs)
+
+    monkeypatch.setattr(app_module, "stream_answer", recording)
+    page = open_page(browser, url)
+    try:
+        page.locator("#pq-settings").get_by_text("设置 · Settings").click()
+        picker = page.locator("#pq-doc-picker")
+        expect(picker).to_contain_text("广东省测试条例")
+        ask(page, "无人机物流配送企业应当履行哪些义务？", expect="测试条例")
+        answered(page, 1)
+        assert seen[-1] is None
+        picker.locator(".token", has_text="广东省测试条例").locator(".token-remove").click()
+        expect(picker).not_to_contain_text("广东省测试条例")
+        reply = ask(page, "第八条讲了什么？", expect="[第八条]")
+        answered(page, 2)
+        assert seen[-1] == ["guangdong-high-quality-development-2023"]
+        assert "测试条例" not in reply.inner_text()
+    finally:
+        page.context.close()
