@@ -29,7 +29,7 @@ from ui.render import error_markdown
 UPLOAD_TYPES = [".txt", ".md", ".docx", ".pdf", ".html"]
 
 
-def _message(exc: PolicyQAError, L: str) -> str:
+def ui_message(exc: PolicyQAError, L: str) -> str:
     """The error in the UI's language (both when the UI is bilingual)."""
     if L in ("zh", "en"):
         return exc.message(L)
@@ -92,7 +92,7 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
         try:
             doc = parse_policy_document(Path(path))
         except PolicyQAError as exc:
-            return error_markdown(_message(exc, L)), gr.Button(visible=False), None
+            return error_markdown(ui_message(exc, L)), gr.Button(visible=False), None
         lang = L if L in ("zh", "en") else "zh"
         lines = [f"**{escape(t('lib_title', L))}:** {escape(doc.title)}",
                  f"**{escape(t('lib_date', L))}:** {escape(doc.date or '—')}",
@@ -124,7 +124,7 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
                 target.unlink(missing_ok=True)
             else:
                 target.write_bytes(backup)
-            return (error_markdown(_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None)
+            return (error_markdown(ui_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None)
         table, chosen, delete_choice = refreshed()
         done = f"✓ {t('lib_added', L)}: {result[0].doc_id} ({result[0].units} {t('lib_units', L)})"
         return done, table, chosen, delete_choice, gr.Button(visible=False), gr.File(value=None), None
@@ -140,7 +140,7 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
         try:
             remove_document(settings, doc_id)
         except PolicyQAError as exc:
-            return error_markdown(_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.Row(visible=False)
+            return error_markdown(ui_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.Row(visible=False)
         table, chosen, delete_choice = refreshed()
         return f"✓ {t('lib_deleted', L)}: {doc_id}", table, chosen, delete_choice, gr.Row(visible=False)
 
