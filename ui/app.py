@@ -30,6 +30,7 @@ from rag import (
     list_documents,
     resolve_backend,
     search,
+    stored_documents,
     stream_answer,
 )
 from ui.assets import CSS, HEAD
@@ -37,6 +38,7 @@ from ui.evaluation import EvalRun, Evaluator
 from ui.export import answer_markdown_text, conversation_docx, conversation_markdown, turn_record
 from ui.feedback import append_feedback, feedback_record
 from ui.i18n import UI_LANGUAGES, t
+from ui.library import build_library_tab, picker_choices, scope
 from ui.render import (
     SectionTitles,
     answer_payload,
@@ -212,7 +214,7 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
     backends = available_backends(settings)
 
     def respond(message: str, chat: list[Any] | None, turns: list[dict[str, Any]] | None,
-                groups: list[str] | None, language: str, backend: str, k: float,
+                groups: list[str] | None, language: str, backend: str, k: float, selection: list[str] | None = None,
                 request: gr.Request = None) -> Iterator[tuple[Any, ...]]:  # type: ignore[assignment]
         """Stream one answer into the chat; errors become an assistant message; the answer keeps its own sources."""
         question = message or ""
@@ -228,7 +230,8 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
         try:
             chosen = effective_backend(settings, backend)
             for event in stream_answer(question, history=history, settings=settings, backend=chosen,
-                                       language=_language_arg(language), k=int(k or default_k)):
+                                       language=_language_arg(language), k=int(k or default_k),
+                                       documents=scope(settings, selection)):
                 if isinstance(event, TextDelta):
                     if not streamed:
                         chat.append({"role": "assistant", "content": ""})
@@ -268,7 +271,7 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
         return chat[: int(last.get("chat_start", 0))], turns[:-1], groups[:-1], str(last["question"])
 
     def regenerate(chat: list[Any] | None, turns: list[dict[str, Any]] | None, groups: list[str] | None,
-                   language: str, backend: str, k: float,
+                   language: str, backend: str, k: float, selection: list[str] | None = None,
                    request: gr.Request = None) -> Iterator[tuple[Any, ...]]:  # type: ignore[assignment]
         """Answer the last question again (e.g. after changing the backend or k)."""
         chat, turns, groups, question = _drop_last(list(chat or []), list(turns or []), list(groups or []))
@@ -276,7 +279,7 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
             return
         yield (chat, turns, groups, sources_html(groups, L), gr.skip(),
                *_export_files(turns, doc_titles, L, export_folder(request)))
-        yield from respond(question, chat, turns, groups, language, backend, k, request)
+        yield from respond(question, chat, turns, groups, language, backend, k, selection, request)
 
     def edit_last(chat: list[Any] | None, turns: list[dict[str, Any]] | None, groups: list[str] | None,
                   request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
@@ -381,14 +384,18 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
                         )
                     with gr.Accordion(t("settings", L), open=False, elem_id="pq-settings"):
                         k = gr.Slider(1, 10, value=default_k, step=1, label=t("units_k", L))
+                        stored = stored_documents(settings)
+                        picker = gr.Dropdown(picker_choices(stored), value=[d.doc_id for d in stored], multiselect=True,
+                                             label=t("doc_picker", L), elem_id="pq-doc-picker")
                 with gr.Column(scale=11, min_width=320, elem_id="pq-sources-box"):
                     sources = gr.HTML(sources_html((), L), elem_id="pq-sources")
             with gr.Tab(doc_tab, id="document", render_children=True, elem_id="pq-tab-document"):
                 gr.HTML(documents_html(documents, L), elem_id="pq-document")
+            refresh_library, library_outputs = build_library_tab(settings, L, picker)
             if evaluator is not None:
                 _evaluation_tab(evaluator, L)
 
-        inputs = [textbox, chatbot, turns_state, groups_state, language, backend, k]
+        inputs = [textbox, chatbot, turns_state, groups_state, language, backend, k, picker]
         outputs = [chatbot, turns_state, groups_state, sources, textbox, export_md, export_docx]
         # While an answer streams, send / regenerate / edit are disabled: a second click would race the stream
         # for the same history (the stream's later updates would undo an edit made meanwhile).
@@ -413,6 +420,7 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
                            api_visibility="private")
         backend.change(lambda b: backend_markdown(settings, b, L), backend, indicator, api_visibility="private")
         gr.api(ask, api_name="ask")
+        demo.load(refresh_library, None, library_outputs, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
     return demo
 

@@ -597,3 +597,167 @@ def test_document_switcher_with_two_documents(browser: Any, store_dir: Path, tmp
             expect(switch).to_have_value(docs.nth(0).get_attribute("id").removeprefix("pq-doc-"))
         finally:
             page.context.close()
+
+
+# -- the Library tab: upload, ask, bad file, delete ------------------------------------------------------
+
+TEST_REGULATION = ["# 广东省测试条例", "（2026年11月1日广东省第十四届人民代表大会常务委员会第二十次会议通过）",
+                   "第一章 总则",
+                   "第一条 为了规范本省无人机物流配送活动，促进低空经济发展，制定本条例。",
+                   "第二条 从事无人机物流配送的企业应当向县级以上人民政府交通运输主管部门备案，并为配送航线购买责任保险。",
+                   "第三条 本条例自2027年1月1日起施行。"]
+
+
+def _regulation_docx(path: Path) -> Path:
+    """A small 条例 as a Word file, built at test time (python-docx, as a user's upload would be)."""
+    import docx
+
+    document = docx.Document()
+    for paragraph in TEST_REGULATION:
+        document.add_paragraph(paragraph)
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def library_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """Its own app over its own store (the featured document), since these tests add and delete documents."""
+    from rag import ingest, load_settings
+
+    tmp = tmp_path_factory.mktemp("library")
+    settings = load_settings(env={}, store_dir=tmp / "store", backend="extractive", data_files=(DATA,))
+    ingest(settings, progress=False)
+    with serve_app(settings, warm=False) as url:
+        yield url, settings
+
+
+def _open_library(browser: Any, url: str) -> Any:
+    page = open_page(browser, url)
+    page.get_by_role("tab", name="文件库 · Library").click()
+    page.locator("#pq-library-table").wait_for()
+    return page
+
+
+def test_library_upload_docx_then_ask_gets_a_cited_answer_naming_it(browser: Any, library_app: tuple[str, Any],
+                                                                     tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    url, settings = library_app
+    upload = _regulation_docx(tmp_path / "广东省测试条例.docx")
+    page = _open_library(browser, url)
+    try:
+        table = page.locator("#pq-library-table")
+        expect(table).not_to_contain_text("广东省测试条例")
+        page.locator("#pq-upload input[type='file']").set_input_files(str(upload))
+        preview = page.locator("#pq-upload-preview")
+        expect(preview).to_contain_text("广东省测试条例")
+        expect(preview).to_contain_text("2026-11-01")
+        expect(preview).to_contain_text("4 (3")  # 4 units: the chapter and its 3 articles
+        page.locator("#pq-add").click()
+        expect(page.locator("#pq-library-status")).to_contain_text("✓", timeout=TIMEOUT_MS)
+        expect(table).to_contain_text("广东省测试条例")
+        row = table.get_by_role("row", name=re.compile("广东省测试条例"))
+        expect(row).to_contain_text("无英文译文")  # Chinese-only documents are marked
+        assert (settings.store_dir.parent / "uploads" / upload.name).exists()  # kept beside the store, same name
+        picker = page.locator("#pq-doc-picker")
+        page.get_by_role("tab", name="问答 · Chat").click()
+        page.locator("#pq-settings").get_by_text("设置 · Settings").click()
+        expect(picker).to_contain_text("广东省测试条例")  # the picker offers the new document, selected
+        reply = ask(page, "无人机物流配送企业应当履行哪些义务？", expect="测试条例")
+        answered(page, 1)
+        expect(reply.locator("a.pq-cite").first).to_contain_text("测试条例")
+        expect(reply).to_contain_text("备案")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("name,content", [("random.docx", os.urandom(2048)),
+                                          ("empty.pdf", b"%PDF-1.4\n%%EOF\n")])
+def test_library_bad_upload_is_refused_and_changes_nothing(browser: Any, library_app: tuple[str, Any],
+                                                           tmp_path: Path, name: str, content: bytes) -> None:
+    from playwright.sync_api import expect
+
+    from rag import stored_documents
+
+    url, settings = library_app
+    before = stored_documents(settings)
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    page = _open_library(browser, url)
+    try:
+        table_before = page.locator("#pq-library-table").inner_text()
+        page.locator("#pq-upload input[type='file']").set_input_files(str(bad))
+        expect(page.locator("#pq-upload-preview .pq-error")).to_be_visible()
+        expect(page.locator("#pq-add")).to_be_hidden()
+        assert page.locator("#pq-library-table").inner_text() == table_before
+        assert stored_documents(settings) == before
+        assert not (settings.store_dir.parent / "uploads" / name).exists()
+    finally:
+        page.context.close()
+
+
+def test_library_delete_asks_for_confirmation(browser: Any, library_app: tuple[str, Any], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from rag import ingest, stored_documents
+
+    url, settings = library_app
+    doomed = tmp_path / "广东省待删除条例.md"
+    doomed.write_text("# 广东省待删除条例\n\n第一条 本条例规定海上风电运维。\n\n第二条 本条例自公布之日起施行。\n",
+                      encoding="utf-8")
+    doc_id = ingest(settings, [doomed], progress=False)[0].doc_id
+    others = [d for d in stored_documents(settings) if d.doc_id != doc_id]
+    page = _open_library(browser, url)
+    try:
+        table = page.locator("#pq-library-table")
+        expect(table).to_contain_text("广东省待删除条例")
+        page.locator("#pq-delete-doc input").click()
+        page.get_by_role("option", name="广东省待删除条例").click()
+        page.locator("#pq-delete").click()
+        expect(page.locator("#pq-delete-confirm")).to_be_visible()
+        page.locator("#pq-delete-cancel").click()  # cancelling deletes nothing
+        expect(page.locator("#pq-delete-confirm")).to_be_hidden()
+        assert doc_id in {d.doc_id for d in stored_documents(settings)}
+        page.locator("#pq-delete").click()
+        page.locator("#pq-delete-confirm").click()
+        expect(page.locator("#pq-library-status")).to_contain_text(doc_id)
+        expect(table).not_to_contain_text("广东省待删除条例")
+        assert [d for d in stored_documents(settings)] == others  # that document and nothing else
+    finally:
+        page.context.close()
+
+
+def test_document_picker_limits_the_answer_to_the_chosen_documents(browser: Any, library_app: tuple[str, Any],
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """All documents selected → documents=None; removing one from the picker → only the others are searched."""
+    from playwright.sync_api import expect
+
+    import ui.app as app_module
+    from rag import ingest
+
+    url, settings = library_app
+    ingest(settings, [_regulation_docx(tmp_path / "广东省测试条例.docx")], progress=False)
+    real, seen = app_module.stream_answer, []
+
+    def recording(question: str, **kwargs: Any) -> Iterator[Any]:  # the real chain; we only note the scope
+        seen.append(kwargs.get("documents"))
+        return real(question, **kwargs)
+
+    monkeypatch.setattr(app_module, "stream_answer", recording)
+    page = open_page(browser, url)
+    try:
+        page.locator("#pq-settings").get_by_text("设置 · Settings").click()
+        picker = page.locator("#pq-doc-picker")
+        expect(picker).to_contain_text("广东省测试条例")
+        ask(page, "无人机物流配送企业应当履行哪些义务？", expect="测试条例")
+        answered(page, 1)
+        assert seen[-1] is None
+        picker.locator(".token", has_text="广东省测试条例").locator(".token-remove").click()
+        expect(picker).not_to_contain_text("广东省测试条例")
+        reply = ask(page, "第八条讲了什么？", expect="[第八条]")
+        answered(page, 2)
+        assert seen[-1] == ["guangdong-high-quality-development-2023"]
+        assert "测试条例" not in reply.inner_text()
+    finally:
+        page.context.close()
