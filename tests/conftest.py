@@ -4,10 +4,10 @@ and clears LLM settings, so tests never touch a user's data or a real API key.""
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,32 +73,49 @@ def serve_app(settings, **app_options) -> Iterator[str]:
         demo.close()
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """A real `chroma run` server on 127.0.0.1, started for the session and stopped after it."""
-    exe = shutil.which("chroma") or str(Path(os.sys.executable).parent / "chroma")  # type: ignore[attr-defined]
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([exe, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+def chroma_client(port: int):
+    """An HttpClient to the `chroma run` server on this loopback port."""
     import chromadb
     from chromadb.config import Settings
 
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False)).heartbeat()
-            break
-        except Exception:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}") from None
-            time.sleep(0.3)
-    yield "127.0.0.1", port
-    proc.terminate()
+    return chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False))
+
+
+@contextlib.contextmanager
+def chroma_process(path: Path, port: int) -> Iterator[subprocess.Popen]:
+    """A real `chroma run` server storing in `path` on 127.0.0.1:`port`, ready when yielded; stopped afterwards
+    whatever its state (fault tests freeze it with SIGSTOP or kill it)."""
+    exe = str(Path(sys.executable).parent / "chroma")  # installed with chromadb beside this interpreter
+    log_path = path.parent / f"server-{port}.log"
+    log = open(log_path, "ab")  # noqa: SIM115
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                chroma_client(port).heartbeat()
+                break
+            except Exception:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start: {log_path.read_text()[-2000:]}") from None
+                time.sleep(0.3)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on 127.0.0.1, started for the session and stopped after it."""
+    port = free_port()
+    with chroma_process(tmp_path_factory.mktemp("chroma-server") / "db", port):
+        yield "127.0.0.1", port

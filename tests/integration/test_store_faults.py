@@ -4,7 +4,6 @@ generations and over-long units. Each must end in exit 4 with one line, or just 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -14,12 +13,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, ROOT, free_port
+from tests.conftest import DATA, ROOT, chroma_client, chroma_process, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -80,42 +78,6 @@ def tree(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-def http_client(port: int):
-    import chromadb
-    from chromadb.config import Settings
-
-    return chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False))
-
-
-@contextlib.contextmanager
-def chroma_process(path: Path, port: int) -> Iterator[subprocess.Popen]:
-    """A `chroma run` of our own (these tests freeze and kill it), stopped afterwards whatever its state."""
-    exe = str(Path(sys.executable).parent / "chroma")
-    log = open(path.parent / f"server-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(200):
-            try:
-                http_client(port).heartbeat()
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    raise RuntimeError("chroma run exited") from None
-                time.sleep(0.3)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGCONT)
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-
 def store_documents(**settings) -> dict[str, str]:
     from rag import load_settings
     from rag.index import open_store
@@ -159,7 +121,7 @@ def test_two_parallel_ingests_into_a_chroma_server_keep_both_documents(chroma_se
     for out in _parallel_ingests(tmp_path, args):
         assert out.returncode == 0, out.stderr[-3000:]
     assert set(store_documents(chroma_host=host, chroma_port=port, collection=collection)) == {"doc-alpha", "doc-beta"}
-    assert len(generations(http_client(port), collection)) == 1  # the loser's and the old generations are gone
+    assert len(generations(chroma_client(port), collection)) == 1  # the loser's and the old generations are gone
 
 
 # -- 2. corrupt or forbidden store files ------------------------------------------------------------------------
@@ -213,13 +175,13 @@ def test_server_killed_during_ingest_keeps_the_old_generation_and_gc_removes_the
     with chroma_process(tmp_path / "server", port) as server:
         ingest(s, progress=False)
         before = store_documents(chroma_host="127.0.0.1", chroma_port=port)
-        live = generations(http_client(port), "policyqa")
+        live = generations(chroma_client(port), "policyqa")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHROMA_", "POLICYQA_"))}
         writer = subprocess.Popen([sys.executable, "-m", "policyqa", "ingest", "-q", "--chroma-host", "127.0.0.1",
                                    "--chroma-port", str(port), str(changed)], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(1200):  # wait until the writer has started a new generation, then kill the server
-            if generations(http_client(port), "policyqa") - live or writer.poll() is not None:
+            if generations(chroma_client(port), "policyqa") - live or writer.poll() is not None:
                 break
             time.sleep(0.05)
         assert writer.poll() is None, writer.communicate()
@@ -231,10 +193,10 @@ def test_server_killed_during_ingest_keeps_the_old_generation_and_gc_removes_the
         reset()
         assert store_documents(chroma_host="127.0.0.1", chroma_port=port) == before
         assert search("第八条", settings=s).results[0].unit.title == "建设现代化产业集群"
-        assert len(generations(http_client(port), "policyqa")) == 2  # the live one and the killed writer's orphan
+        assert len(generations(chroma_client(port), "policyqa")) == 2  # the live one and the killed writer's orphan
         other = variant(tmp_path, "another-plan", "丙市关于高质量发展的若干意见")
         assert ingest(s, [other], progress=False)[0].changed
-        assert len(generations(http_client(port), "policyqa")) == 1  # the orphan was collected
+        assert len(generations(chroma_client(port), "policyqa")) == 1  # the orphan was collected
 
 
 # -- 4. read commands write nothing -------------------------------------------------------------------------------
@@ -267,10 +229,10 @@ def test_a_mistyped_collection_is_exit_4_naming_it_and_creates_nothing(store_dir
 
 def test_a_mistyped_collection_on_a_server_creates_nothing(chroma_server) -> None:
     host, port = chroma_server
-    before = {c.name for c in http_client(port).list_collections()}
+    before = {c.name for c in chroma_client(port).list_collections()}
     out = cli(["search", "--chroma-host", host, "--chroma-port", str(port), "--collection", "typo2", "第八条"])
     assert_store_error(out, "typo2")
-    assert {c.name for c in http_client(port).list_collections()} == before
+    assert {c.name for c in chroma_client(port).list_collections()} == before
 
 
 # -- 5. orphaned generations (embedded store) -------------------------------------------------------------------
