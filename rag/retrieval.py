@@ -224,12 +224,12 @@ class HybridRetriever:
         self.units: dict[Key, Unit] = {}
         self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
-        for rec in store.records("zh"):
-            unit = Unit.from_metadata(rec.text, rec.metadata)
-            self.units[(unit.doc_id, unit.unit_id)] = unit
-        for partition in store.partitions():
+        for partition in store.partitions():  # each partition read once; the Chinese one holds the units' text
             for rec in store.records(partition):
-                self._record_keys[rec.id] = (rec.metadata["doc_id"], rec.metadata["unit_id"])
+                key = (rec.metadata["doc_id"], rec.metadata["unit_id"])
+                self._record_keys[rec.id] = key
+                if partition == "zh":
+                    self.units[key] = Unit.from_metadata(rec.text, rec.metadata)
         self._index_units()
 
     def _index_units(self) -> None:
