@@ -11,7 +11,7 @@ from pathlib import Path
 from eval.metrics import load_thresholds, score_row
 from eval.report import compare_runs, write_report
 from eval.runner import DEFAULT_CASES, EVAL_DIR, run_eval
-from rag import InputError, Settings
+from rag import InputError, Settings, available_backends
 
 THRESHOLDS = EVAL_DIR / "thresholds.toml"
 PLOTS = ("scores_by_type.png", "scores_by_language.png", "latency.png")
@@ -37,8 +37,7 @@ class EvalService:
 
     def backends(self) -> list[str]:
         """The extractive backend, and the LLM only when one is configured (no run against a placeholder key)."""
-        configured = bool(self.settings.openai_api_key or self.settings.openai_base_url)
-        return ["extractive", "openai"] if configured else ["extractive"]
+        return available_backends(self.settings)
 
     def run(self, backend: str) -> EvalRunReport:
         """Answer and score every case with `backend`, write the report (with the backend's gate, if any)."""

@@ -174,7 +174,7 @@ class OpenAIJudge:
     """Faithfulness judge on the configured OpenAI-compatible model (``settings.openai_*``)."""
 
     def __init__(self, settings: Settings) -> None:
-        if not (settings.openai_api_key or settings.openai_base_url):
+        if not settings.llm_configured:
             raise InputError("the openai judge needs OPENAI_API_KEY or OPENAI_BASE_URL (or --base-url)",
                              "openai 评审需要设置 OPENAI_API_KEY 或 OPENAI_BASE_URL（或 --base-url）")
         from langchain_openai import ChatOpenAI

@@ -20,7 +20,7 @@ _EXPORTS = {
     "rag.document": ["PolicyDocument", "Unit", "parse_policy_document"],
     "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError"],
     "rag.index": ["StoredDocument", "build_synthetic_store", "ingest", "remove_document", "stored_documents"],
-    "rag.llm": ["backend_label", "resolve_backend"],
+    "rag.llm": ["available_backends", "backend_label", "resolve_backend"],
     "rag.retrieval": ["SearchOutcome", "SearchResult"],
     "rag.text": ["CJK_CHARS", "detect_language", "has_cjk", "split_sentences"],
     "rag.translate": ["store_translation", "translate_document"],
@@ -33,7 +33,7 @@ __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "PolicyDocument", "Unit", "parse_policy_document",
     "DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError",
     "StoredDocument", "build_synthetic_store", "ingest", "remove_document", "stored_documents",
-    "backend_label", "resolve_backend",
+    "available_backends", "backend_label", "resolve_backend",
     "SearchOutcome", "SearchResult",
     "CJK_CHARS", "detect_language", "has_cjk", "split_sentences",
     "store_translation", "translate_document",
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rag.document import PolicyDocument, Unit, parse_policy_document
     from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, SettingsError, StoreError
     from rag.index import StoredDocument, build_synthetic_store, ingest, remove_document, stored_documents
-    from rag.llm import backend_label, resolve_backend
+    from rag.llm import available_backends, backend_label, resolve_backend
     from rag.retrieval import SearchOutcome, SearchResult
     from rag.text import CJK_CHARS, detect_language, has_cjk, split_sentences
     from rag.translate import store_translation, translate_document

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         return bool(self.chroma_host)
 
     @property
+    def llm_configured(self) -> bool:
+        """An LLM is configured when a key or an OpenAI-compatible base URL is set (never a placeholder key)."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
     def feedback_path(self) -> Path:
         """Where UI feedback goes: POLICYQA_FEEDBACK, else feedback.jsonl beside the store directory."""
         return self.feedback_file or self.store_dir.parent / "feedback.jsonl"

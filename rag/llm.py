@@ -20,11 +20,14 @@ log = logging.getLogger(__name__)
 
 def resolve_backend(settings: Settings) -> str:
     """'openai' when asked for or when a key/base URL is configured (auto), else the offline 'extractive'."""
-    if settings.backend in ("openai", "extractive"):
-        return settings.backend
     if settings.backend != "auto":
-        raise ValueError(f"unknown backend {settings.backend!r}: choose auto, openai or extractive")
-    return "openai" if (settings.openai_api_key or settings.openai_base_url) else "extractive"
+        return settings.backend
+    return "openai" if settings.llm_configured else "extractive"
+
+
+def available_backends(settings: Settings) -> list[str]:
+    """The backends that may answer: the offline extractive one, and the LLM only when one is configured."""
+    return ["extractive", "openai"] if settings.llm_configured else ["extractive"]
 
 
 def backend_label(settings: Settings) -> str:

@@ -25,6 +25,7 @@ from rag import (
     PolicyQAError,
     Settings,
     TextDelta,
+    available_backends,
     detect_language,
     get_retriever,
     list_documents,
@@ -78,26 +79,13 @@ def launch_options() -> dict[str, Any]:
 
 # -- backends: only what is configured is offered --------------------------------------------------------
 
-def openai_configured(settings: Settings) -> bool:
-    """An LLM is configured when a key or an OpenAI-compatible base URL is set (never a placeholder key)."""
-    return bool(settings.openai_api_key or settings.openai_base_url)
-
-
-def available_backends(settings: Settings) -> list[str]:
-    """The backends this app may use: the offline extractive one, and the LLM when configured."""
-    return ["extractive", "openai"] if openai_configured(settings) else ["extractive"]
-
-
 def effective_backend(settings: Settings, choice: str | None) -> str:
     """The backend that will really answer for a UI/API choice; PolicyQAError for an unknown or unconfigured one."""
     choice = choice or "auto"
     if choice not in BACKENDS:
         raise PolicyQAError(t("unknown_backend", "en") + f" (got {choice!r})", t("unknown_backend", "zh") + f"（收到 {choice!r}）")
     if choice == "auto":
-        try:
-            resolved = resolve_backend(settings)
-        except ValueError:  # an unknown backend in the environment: answer offline rather than fail every question
-            resolved = "extractive"
+        resolved = resolve_backend(settings)
         return resolved if resolved in available_backends(settings) else "extractive"
     if choice not in available_backends(settings):
         raise PolicyQAError(t("openai_not_configured", "en"), t("openai_not_configured", "zh"))
