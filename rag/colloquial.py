@@ -20,6 +20,12 @@ COLLOQUIAL_ZH: dict[str, str] = {
     "堵车": "交通", "官僚": "官僚主义", "走过场": "形式主义",
     "吃饭": "粮食", "种田": "耕地 粮食", "农民": "农村 农业", "老外": "外籍 外智",
     "污染": "污染防治", "雾霾": "蓝天 污染", "碳中和": "碳达峰碳中和",
+    "种子": "种业 种源", "菜价": "菜篮子 保供稳价", "高铁": "铁路 轨道", "地铁": "城市轨道交通",
+    "飞机场": "机场", "大学": "高校 高等教育", "幼儿园": "学前教育 育幼", "托儿所": "托育 育幼", "生孩子": "生育",
+    "养老院": "养老服务", "垃圾": "固体废物", "太阳能": "光伏", "风电": "海上风电", "民企": "民营企业",
+    "国企": "国有企业", "小企业": "中小企业", "外企": "外商投资企业 外资", "老板": "企业家", "山寨": "侵权 假冒",
+    "盗版": "侵权 知识产权", "基建": "基础设施", "贷款": "融资 信贷", "年轻人": "青年", "办事": "政务服务",
+    "网购": "电子商务", "电商": "电子商务", "算力中心": "算力",
 }
 COLLOQUIAL_EN: dict[str, str] = {
     r"evs?": "new energy vehicles", r"electric (?:cars?|vehicles?)": "new energy vehicles",
@@ -30,6 +36,14 @@ COLLOQUIAL_EN: dict[str, str] = {
     r"house prices?|property market": "real estate", r"pensions?": "pension insurance elderly care",
     r"schools?": "education", r"smog|air pollution": "blue skies pollution", r"startups?": "entrepreneurship",
     r"foreigners?|expats?": "foreign talent",
+    r"seeds?": "seed industry",
+    r"high-speed rail|bullet trains?": "railway", r"subways?|metro": "urban rail transit",
+    r"universities|colleges?": "higher education", r"kindergartens?|daycare|child ?care": "childcare preschool",
+    r"nursing homes?": "elderly care", r"garbage|trash|rubbish": "solid waste", r"solar": "photovoltaic",
+    r"wind farms?|wind power": "offshore wind power", r"smes|small businesses|small firms": "small and medium-sized",
+    r"private (?:companies|firms|businesses)": "private enterprises", r"soes?": "state-owned enterprises",
+    r"counterfeits?|fakes?|knock-?offs?|piracy": "intellectual property infringement", r"loans?": "financing credit",
+    r"young people": "youth",
 }
 _EN_PATTERNS = [(re.compile(rf"\b(?:{k})\b", re.I), v) for k, v in COLLOQUIAL_EN.items()]
 

@@ -48,21 +48,23 @@ class Calibration:
 
     Chosen on the `tune` split of eval/cases.jsonl only (`policyqa eval --split tune`); the `test` split, which
     the CI gate scores, was never used to pick a value. Each value sits inside a flat range where the tune
-    results do not change, not at the edge of it.
+    results do not change, not at the edge of it — except min_support, whose comment says why.
     """
 
     # 5. support = IDF-weighted coverage of the question's terms by the best unit + dense_weight × its cosine
     # similarity; refuse below min_support. Colloquial words count through their formal terms (rag.colloquial).
-    # On tune, answerable questions reaching this check scored >= 0.207 (农村的路和水电会修吗？ lowest), off-topic
-    # ones <= 0.16 (pancake recipes), except "Why is the sky blue?" (1.03: the document's "keep skies blue",
-    # which no threshold on these signals separates). Judged on the question's topic terms (see
-    # _without_fragments), answerable questions scored >= 0.327 (房价会不会乱涨，有啥调控？ lowest), so any value
-    # in 0.17-0.32 gives the same tune results; 0.24 is the middle of that range.
+    # Judged on the question's topic terms (see _without_fragments). Re-chosen 2026-11-29 after 30 questions
+    # written blind by someone who never saw the answerer joined tune: answerable ones scored down to 0.178
+    # ("Can a big SOE force its SME suppliers…"), off-topic ones up to 0.161 (我手上有200万闲钱…该买房). Only
+    # 0.17 gives the best tune result, a narrow margin: the signal separates everyday wording from off-topic
+    # questions poorly, which the blind score in README shows. ("Why is the sky blue?" scores 1.03 on the
+    # document's "keep skies blue"; no threshold on these signals separates it.)
     dense_weight: float = 0.5
-    min_support: float = 0.24
-    # 4. amounts: a number answers "how many" only in a sentence covering this share of the question's terms,
-    # found among the first `evidence_units` retrieved units.
-    quantity_min_coverage: float = 0.3
+    min_support: float = 0.17
+    # 4. amounts: a number answers "how many" only in a sentence covering this share of the question's topic
+    # terms, found among the first `evidence_units` retrieved units. 0.2-0.25 give the same tune results
+    # (a question asking two things, 多久能知道受不受理？多久能办完？, covers 0.25 with each sentence).
+    quantity_min_coverage: float = 0.25
     evidence_units: int = 3
     # A question naming a place the document mentions (横琴, Qianhai) is answered from the best of the first
     # `name_units` retrieved units that mentions it — a place few units mention (at most name_max_share of them:
@@ -75,7 +77,7 @@ class Calibration:
     keep: float = 0.6
     max_sentences: int = 3
     other_units: int = 3
-    other_unit_score: float = 0.8
+    other_unit_score: float = 0.84  # 0.82-0.86 give the same tune results (2026-11-29); 0.8 quoted more off-gold units
     other_sentence: float = 1.0
     # A sentence lacking a year the question states scores this share (到2035年… is about 2035, not 2027).
     year_mismatch: float = 0.5
@@ -129,6 +131,7 @@ _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
+_REGION = re.compile(r"^(.+?)[东西南北]+部?$")
 _PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|区|县)$")
 _DIRECTIONS = re.compile(r"^[东西南北中]+[部方]?$")  # 粤东西北 → 西北: a direction, not a place name
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
@@ -149,10 +152,11 @@ _PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:%|％|percent\b|per cent\
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MEASURES_ZH = ("美元|元|辆|人|名|户|个|项|家|座|条|年|次|倍|吨|平方公里|公里|米|亩|千瓦|所|张|台|部|种|场|套|天|月|%|％")
 _GENERIC_MEASURES = {"个", "项", "种", "家", "条", "次", "场", "部", "套", "所", "张", "台", "名"}
-_QUANTITY_ZH = re.compile(rf"(多少|(?<!哪)几(?!乎)|多大|多长|多高|多久|多远|何时|哪一?年|什么时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
+_QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|large|big|long|high|far|soon|often)\b((?:\s+[a-z-]+){0,3})"
-    r"|\bwhat (percentage|percent|proportion|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b|^(when)\b",
+    r"|\bwhat (percentage|percent|proportion|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b"
+    r"|^(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
     re.I)
 # Nouns whose answer is a number even without 多少 / how many: a rate, a growth target.
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|增速|增长率|税率|利率|失业率", re.I)
@@ -203,6 +207,17 @@ def _mentioned_by_abbreviation(name: str, zh_text: str) -> bool:
     return False
 
 
+def _abbreviates(name: str, zh_text: str) -> bool:
+    """Whether `name` is the usual shortening of an organisation the text names in full: its characters in
+    order inside one phrase of the text (共青团 = 共产主义青年团, 国资委 = 国有资产监督管理委员会, 中科院 = 中国科学院)."""
+    gap = rf"[^{_PHRASE_BREAKS}]{{0,{_ABBREVIATION_GAP}}}?"
+    return re.search(gap.join(re.escape(c) for c in name), zh_text) is not None
+
+
+_PHRASE_BREAKS = "，。；：、！？\\s（）()《》“”"
+_ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 characters between 资 and 委
+
+
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
     """Places and organisations the question names and the document never mentions."""
     out = []
@@ -210,8 +225,12 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         for word, flag in jieba.posseg.lcut(question):
             if flag in ("ns", "nt") and len(word) >= 2 and not _DIRECTIONS.match(word):
                 short = _PLACE_SUFFIX.sub("", word)
+                zh_text = retriever.corpus_text("zh")
+                region = _REGION.match(word)  # 粤北: the north of 粤, named in 粤东西北 as one of four
                 if not (retriever.mentions(word) or retriever.mentions(short)
-                        or _mentioned_by_abbreviation(short, retriever.corpus_text("zh"))):
+                        or (region and retriever.mentions(region.group(1)))
+                        or _mentioned_by_abbreviation(short, zh_text)
+                        or (flag == "nt" and _abbreviates(word, zh_text))):
                     out.append(word)
     if language == "en":
         for m in _EN_NAME.finditer(question):
@@ -220,13 +239,9 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
                 continue  # a sentence's first word is capitalised anyway
             word = re.sub(r"['’]s$", "", m.group(0))
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
-            if word not in _EN_NOT_NAMES and not retriever.mentions(word) and _fully_translated(retriever):
+            if word not in _EN_NOT_NAMES and not retriever.mentions(word) and retriever.fully_translated:
                 out.append(word)
     return out
-
-
-def _fully_translated(retriever: HybridRetriever) -> bool:
-    return all(u.text_en for u in retriever.units.values())
 
 
 @lru_cache(maxsize=16)
@@ -263,6 +278,10 @@ class QuantityAsk:
 _EN_UNITS = {"yuan", "dollar", "percent", "kilometr", "km", "metr", "ton", "tonn", "mu", "hectar", "squar", "year",
              "month", "day", "hour", "time", "billion", "million"}
 
+_EN_TO_ZH_MEASURE = {"yuan": "元", "dollar": "美元", "percent": "%", "kilometr": "公里", "km": "公里", "metr": "米",
+                     "ton": "吨", "tonn": "吨", "mu": "亩"}
+_EN_TIME_UNITS = {"year", "month", "day", "hour", "time"}  # 五个工作日 / 三年内: read as any number
+
 
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:
     """What kind of number the question asks for, if it asks for one."""
@@ -283,13 +302,13 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
     if m.group(4) or m.group(5) or m.group(6):
         return QuantityAsk("year")
     if m.group(1) and m.group(1).lower() in ("many", "much"):
-        for word in (m.group(2) or "").split():
-            if word.lower() in _EN_MAGNITUDE:
-                continue
-            stems = tokenize_en(word)
-            if not stems:
-                return QuantityAsk("count")
-            return QuantityAsk("measure" if stems[0] in _EN_UNITS else "items", stems[0])
+        words = [w for w in (m.group(2) or "").split() if w.lower() not in _EN_MAGNITUDE]
+        stems = [(tokenize_en(w) or [""])[0] for w in words]
+        unit = next((st for st in stems if st in _EN_UNITS), "")  # how many working days → day
+        if unit:
+            return QuantityAsk("measure", unit)
+        if stems and stems[0]:
+            return QuantityAsk("items", stems[0])
     return QuantityAsk("count")
 
 
@@ -325,6 +344,35 @@ def _holds_quantity(sentence: str, ask: QuantityAsk, language: str, retriever: H
     if not counts:
         return False
     return ask.kind == "count" or ask.measure in retriever.tokens(sentence, "en")
+
+
+def _holds_asked_quantity(result: SearchResult, ask: QuantityAsk, topic: str, language: str,
+                          retriever: HybridRetriever, cal: Calibration, best: bool) -> bool:
+    """Whether a sentence of the unit holds a number of the kind asked for and is about the question's topic.
+
+    An English question cannot be matched word for word against a unit with no translation: there, only the best
+    retrieved unit counts, if it is close in meaning (cross-lingual similarity), and its numbers are read in
+    Chinese: a year, any number, or an amount in a measure both languages name (yuan → 元); a count of things
+    ("how much subsidy", "how many parks") cannot be checked across languages, so it does not count.
+    """
+    unit = result.unit
+    if language == "en" and not unit.text_en:
+        if ask.kind in ("year", "count") or ask.measure in _EN_TIME_UNITS:
+            zh_ask = ask if ask.kind == "year" else QuantityAsk("count")
+        else:
+            zh_ask = QuantityAsk("measure", _EN_TO_ZH_MEASURE.get(ask.measure, ""))
+        if zh_ask.kind == "measure" and not zh_ask.measure:
+            return False
+        return (best and _dense(result) >= cal.untranslated_min_dense
+                and any(_holds_quantity(s, zh_ask, "zh", retriever) for s in quotable_sentences(unit, "zh")))
+    return any(_holds_quantity(s, ask, language, retriever)
+               and retriever.coverage(topic, s, language) >= cal.quantity_min_coverage
+               for s in quotable_sentences(unit, language))
+
+
+def _dense(result: SearchResult) -> float:
+    """The result's best dense (embedding) similarity to the question."""
+    return max((v for k, v in result.signals.items() if k.startswith("dense")), default=0.0)
 
 
 def quotable_sentences(unit: Unit, language: str) -> list[str]:
@@ -419,17 +467,16 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
         return Verdict(False, "nothing retrieved", 0.0)
     ask = quantity_asked(content, language)
     if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")
-        topic = _quantity_topic(content, language)
-        if not any(_holds_quantity(s, ask, language, retriever)
-                   and retriever.coverage(topic, s, language) >= cal.quantity_min_coverage
-                   for r in results[:cal.evidence_units] for s in quotable_sentences(r.unit, language)):
+        topic = _without_fragments(_quantity_topic(content, language), language, retriever)
+        if not any(_holds_asked_quantity(r, ask, topic, language, retriever, cal, best=r is results[0])
+                   for r in results[:cal.evidence_units]):
             return Verdict(False, "no such quantity", 0.0)
     if results[0].match == "lookup":
         return Verdict(True, "", 1.0)
     top = answer_order(results, content, language, retriever, cal)[0]
     coverage = retriever.coverage(_without_fragments(content, language, retriever), _text(top.unit, language),
                                   language)
-    dense = max((v for k, v in top.signals.items() if k.startswith("dense")), default=0.0)
+    dense = _dense(top)
     if language == "en" and not top.unit.text_en:  # offline, no translation: the dense view is all there is
         if dense < cal.untranslated_min_dense:
             return Verdict(False, "off topic", dense)

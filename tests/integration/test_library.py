@@ -161,3 +161,33 @@ def test_a_follow_up_stays_in_the_document_the_last_answer_cited(library: rag.Se
     follow = rag.answer("这一条还说了什么？", history=history, settings=library)
     assert "广东省知识产权保护条例" in follow.standalone_question
     assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(IP, "A30")}
+
+
+def test_an_english_question_finds_a_chinese_only_regulation_over_a_weak_english_word_match(
+        library: rag.Settings) -> None:
+    """English BM25 sees only translated units; one shared word must not outrank the regulation that answers."""
+    ans = rag.answer("How are outstanding young innovators and entrepreneurs selected and supported with funds "
+                     "and space?", settings=library)
+    assert (ans.citations[0].doc_id, ans.citations[0].unit_id) == (YOUTH, "A12"), ans.text
+
+
+def test_an_organisation_named_by_its_usual_abbreviation_is_not_an_unknown_name(library: rag.Settings) -> None:
+    ans = rag.answer("共青团在青年创新创业交流服务方面要做什么？", settings=library)  # 共产主义青年团委员会 in 第十七条
+    assert not ans.refused, ans.text
+    assert (YOUTH, "A17") in {(c.doc_id, c.unit_id) for c in ans.citations}, ans.text
+
+
+def test_english_quantity_questions_over_an_untranslated_regulation_read_its_chinese_numbers(
+        library: rag.Settings) -> None:
+    """English words cannot be matched against Chinese-only text, so the quantity check reads the best unit's
+    Chinese numbers: a duration (五个工作日内) counts; an amount of a thing it cannot name across languages does not."""
+    from rag.extractive import check_answerable
+
+    retriever = rag.get_retriever(library)
+    for question, answerable in (
+            ("How many working days does the complaint office have to decide whether to accept a foreign "
+             "investor's complaint?", True),
+            ("How much subsidy does the complaint office pay a foreign investor per complaint?", False)):
+        outcome = retriever.search(question, "en", 5)
+        verdict = check_answerable(question, outcome, retriever.for_outcome(outcome), "en")
+        assert (verdict.reason != "no such quantity") is answerable, (question, verdict, outcome.results[0].unit.unit_id)

@@ -40,3 +40,30 @@ def test_every_tuned_constant_lives_in_the_calibration() -> None:
     assert {"min_support", "dense_weight", "year_mismatch", "evidence_units", "other_units", "lookup_units",
             "name_units", "name_max_share", "keep", "max_sentences"} <= fields
     assert 0 < CALIBRATION.min_support < 1 and CALIBRATION.evidence_units >= 1
+
+
+def test_an_organisation_abbreviation_matches_its_full_name_in_one_phrase() -> None:
+    from rag.extractive import _abbreviates
+
+    text = "市场监督管理部门、共产主义青年团委员会应当引导青年。设立国有资产监督管理委员会；中国科学院"
+    assert _abbreviates("共青团", text) and _abbreviates("国资委", text) and _abbreviates("中科院", text)
+    assert not _abbreviates("北京大学", text)
+    assert not _abbreviates("共青团", "共产，青年团")  # not across a phrase break
+
+
+def test_not_much_is_not_a_quantity_question() -> None:
+    from rag.extractive import quantity_asked
+
+    assert quantity_asked("工业园圈了一大片地却没多少产出，怎么治？", "zh") is None
+    assert quantity_asked("文件里没有多少关于菜价的内容吗？", "zh") is None
+    assert quantity_asked("要建多少个充电桩？", "zh") is not None
+    assert quantity_asked("农村结婚动不动就要几十万彩礼，条例有说法吗？", "zh") is None  # an estimate, not a question
+    assert quantity_asked("一个部门要对同一家企业查好几项，能合并吗？", "zh") is None
+    assert quantity_asked("要建几个国家公园？", "zh") is not None
+
+
+def test_when_opening_a_condition_does_not_ask_for_a_date() -> None:
+    from rag.extractive import quantity_asked
+
+    assert quantity_asked("When deregistering a company, what if the tax check is late?", "en") is None
+    assert quantity_asked("When will the charging network be finished?", "en") == quantity_asked("Which year?", "en")
