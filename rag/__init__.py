@@ -15,7 +15,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "rag.answer_types": ["Answer", "AnswerEvent", "Citation", "Final", "Source", "TextDelta"],
-    "rag.api": ["answer", "get_retriever", "list_documents", "reset", "search", "stream_answer"],
+    "rag.api": ["answer", "documents_in_store", "get_retriever", "list_documents", "reset", "search", "stream_answer"],
     "rag.config": ["Settings", "load_settings"],
     "rag.document": ["PolicyDocument", "Unit", "parse_policy_document"],
     "rag.errors": ["DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError"],
@@ -28,7 +28,7 @@ _EXPORTS = {
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [  # noqa: RUF022 — grouped like _EXPORTS
     "Answer", "AnswerEvent", "Citation", "Final", "Source", "TextDelta",
-    "answer", "get_retriever", "list_documents", "reset", "search", "stream_answer",
+    "answer", "documents_in_store", "get_retriever", "list_documents", "reset", "search", "stream_answer",
     "Settings", "load_settings",
     "PolicyDocument", "Unit", "parse_policy_document",
     "DocumentError", "InputError", "LLMError", "PolicyQAError", "SettingsError", "StoreError",
@@ -42,7 +42,7 @@ assert sorted(__all__) == sorted(_MODULE_OF)
 
 if TYPE_CHECKING:
     from rag.answer_types import Answer, AnswerEvent, Citation, Final, Source, TextDelta
-    from rag.api import answer, get_retriever, list_documents, reset, search, stream_answer
+    from rag.api import answer, documents_in_store, get_retriever, list_documents, reset, search, stream_answer
     from rag.config import Settings, load_settings
     from rag.document import PolicyDocument, Unit, parse_policy_document
     from rag.errors import DocumentError, InputError, LLMError, PolicyQAError, SettingsError, StoreError

@@ -11,7 +11,7 @@ from rag.answer_types import Answer, AnswerEvent, Final
 from rag.chain import AnswerChain, run_chain
 from rag.colloquial import expand_colloquial
 from rag.config import Settings, load_settings
-from rag.document import PolicyDocument, parse_policy_document
+from rag.document import PolicyDocument, Unit, doc_id_for, parse_policy_document
 from rag.question import prepare_history, prepare_question
 from rag.retrieval import HybridRetriever, SearchOutcome
 from vectorstore import StoreEmpty, StoreUnavailable
@@ -121,3 +121,26 @@ def answer(question: str, **kwargs: Any) -> Answer:
 def list_documents(settings: Settings) -> list[PolicyDocument]:
     """The configured documents, parsed (for tables of contents and full-text views)."""
     return [parse_policy_document(p) for p in settings.data_files]
+
+
+def documents_in_store(settings: Settings) -> list[PolicyDocument]:
+    """Every stored document as indexed (uploads and LLM translations included), configured ones first.
+
+    Rebuilt from the store's units, so a full-text view shows exactly what questions are answered from."""
+    from rag.index import stored_document_info
+
+    retriever = get_retriever(settings)
+    units: dict[str, list[Unit]] = {}
+    for (doc_id, _uid), unit in retriever.units.items():  # in stored (reading) order
+        units.setdefault(doc_id, []).append(unit)
+    info = stored_document_info(settings)
+    configured = [doc_id_for(p) for p in settings.data_files]
+    order = [d for d in configured if d in units] + [d for d in units if d not in configured]
+
+    def field(doc_id: str, name: str, default: str = "") -> str:
+        return str(info.get(doc_id, {}).get(name, "") or default)
+
+    return [PolicyDocument(doc_id=d, title=field(d, "title", units[d][0].doc_title), date=field(d, "date"),
+                           source=field(d, "source"), sha256="", units=tuple(units[d]),
+                           title_en=field(d, "title_en", units[d][0].doc_title_en))
+            for d in order]

@@ -116,8 +116,11 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
 
 
 def document_info(doc: PolicyDocument) -> dict[str, str | int]:
-    """What `policyqa docs` shows of a stored document, recorded when it is written."""
-    return {"title": doc.title, "date": doc.date, "units": len(doc.units), "languages": ",".join(doc.languages)}
+    """What `policyqa docs` shows of a stored document, recorded when it is written, and where its file is (so
+    `policyqa translate` and the UI find an uploaded document as well as a configured one)."""
+    path = str(Path(doc.path).resolve()) if doc.path else ""
+    return {"title": doc.title, "date": doc.date, "units": len(doc.units), "languages": ",".join(doc.languages),
+            "title_en": doc.title_en, "source": doc.source, "path": path}
 
 
 @dataclass(frozen=True)
@@ -135,15 +138,24 @@ class StoredDocument:
         return dict(self.__dict__)
 
 
-def stored_documents(settings: Settings) -> list[StoredDocument]:
-    """The documents in the store with their title, date, units, language views and when they were ingested."""
+def stored_document_info(settings: Settings) -> dict[str, dict[str, str | int]]:
+    """{doc_id: what was recorded when it was written (see document_info) and when}, {} for an empty store."""
     try:
-        infos = open_store(settings).document_info()
+        return open_store(settings).document_info()
     except StoreUnavailable as exc:
         raise store_error(settings, exc) from None
+
+
+def stored_documents(settings: Settings) -> list[StoredDocument]:
+    """The documents in the store with their title, date, units, language views and when they were ingested."""
     return [StoredDocument(doc_id, str(i.get("title", "")), str(i.get("date", "")), int(i.get("units", 0)),
                            str(i.get("languages", "")), str(i.get("written", "")))
-            for doc_id, i in sorted(infos.items())]
+            for doc_id, i in sorted(stored_document_info(settings).items())]
+
+
+def stored_document_paths(settings: Settings) -> dict[str, Path]:
+    """{doc_id: the file it was ingested from}, for the stored documents whose info records one."""
+    return {doc_id: Path(str(i["path"])) for doc_id, i in stored_document_info(settings).items() if i.get("path")}
 
 
 def remove_document(settings: Settings, doc_id: str) -> None:

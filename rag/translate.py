@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from rag.config import Settings
 from rag.document import PolicyDocument, parse_policy_document
-from rag.errors import InputError, LLMError
-from rag.llm import describe_llm_error, llm_errors, resolve_backend, stream_chat
+from rag.errors import InputError, LLMError, PolicyQAError
+from rag.llm import describe_llm_error, llm_errors, stream_chat
 from rag.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -61,18 +61,33 @@ def _ask_list(settings: Settings, sentences: list[str]) -> list[str] | None:
 
 
 def find_document(settings: Settings, doc_id: str) -> PolicyDocument:
-    """The configured document with this id (InputError listing the ids otherwise)."""
-    docs = [parse_policy_document(p) for p in settings.data_files]
-    for doc in docs:
-        if doc.doc_id == doc_id:
-            return doc
-    ids = ", ".join(d.doc_id for d in docs)
+    """The document with this id: a configured one, else a stored one (an upload) by the file it was ingested from.
+
+    InputError listing the ids otherwise."""
+    docs = {d.doc_id: d for d in (parse_policy_document(p) for p in settings.data_files)}
+    if doc_id in docs:
+        return docs[doc_id]
+    from rag.index import stored_document_paths
+
+    try:
+        stored = stored_document_paths(settings)
+    except PolicyQAError:  # no store yet, or an unusable one: only the configured documents exist
+        stored = {}
+    if doc_id in stored:
+        if stored[doc_id].is_file():
+            return parse_policy_document(stored[doc_id])
+        raise InputError(f"{doc_id}: its file {stored[doc_id]} is gone; ingest the document again to translate it",
+                         f"{doc_id}：其文件 {stored[doc_id]} 已不存在；请重新入库后再翻译")
+    ids = ", ".join(dict.fromkeys([*docs, *stored]))
     raise InputError(f"no such document: {doc_id} (documents: {ids})", f"没有这个文件：{doc_id}（可选：{ids}）")
 
 
 def translate_document(settings: Settings, doc_id: str, *, progress: bool = False) -> TranslationResult:
-    """Translate one configured document with the LLM and write `<translations_dir>/<doc_id>.en.json`."""
-    if resolve_backend(settings) != "openai":
+    """Translate one document (configured or stored) with the LLM and write `<translations_dir>/<doc_id>.en.json`.
+
+    Needs an LLM (Settings.llm_configured), whatever the answering backend. An LLM failure raises LLMError before
+    anything is written; the file is replaced in one rename, so a crash never leaves half a translation."""
+    if not settings.llm_configured:
         raise LLMError("translate needs an LLM: set OPENAI_BASE_URL (any OpenAI-compatible server) or OPENAI_API_KEY",
                        "翻译需要大模型：请设置 OPENAI_BASE_URL（任何兼容 OpenAI 的服务）或 OPENAI_API_KEY")
     doc = find_document(settings, doc_id)
@@ -106,13 +121,14 @@ def store_translation(settings: Settings, doc_id: str) -> bool:
     Uses rag.index's own building blocks, so the records are exactly what `policyqa ingest` writes.
     """
     from rag.errors import StoreError
-    from rag.index import open_store, unit_records
+    from rag.index import document_info, open_store, unit_records
     from vectorstore import StoreUnavailable
 
     path = Path(find_document(settings, doc_id).path)
     doc = parse_policy_document(path, translations=settings.translations_dir)
     try:
         store = open_store(settings, create=True)
-        return store.replace_document(doc.doc_id, doc.sha256, [r for u in doc.units for r in unit_records(u)])
+        return store.replace_document(doc.doc_id, doc.sha256, [r for u in doc.units for r in unit_records(u)],
+                                      info=document_info(doc))  # the library's row: now with the English view
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store: {exc}", f"无法写入索引：{exc}") from None

@@ -27,6 +27,7 @@ from rag import (
     TextDelta,
     available_backends,
     detect_language,
+    documents_in_store,
     get_retriever,
     list_documents,
     resolve_backend,
@@ -188,7 +189,10 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
     L = ui_language
     if warm:
         warm_up(settings)
-    documents = list_documents(settings)
+    try:  # what the store holds (uploads included), configured documents first
+        documents = documents_in_store(settings)
+    except PolicyQAError:
+        documents = list_documents(settings)
     sections: SectionTitles = section_titles(documents)
     doc_titles = {d.doc_id: d.title for d in documents}
     default_k = max(1, min(10, settings.top_k))
@@ -378,8 +382,8 @@ def build_app(settings: Settings, *, warm: bool = True, ui_language: str = "bi",
                 with gr.Column(scale=11, min_width=320, elem_id="pq-sources-box"):
                     sources = gr.HTML(sources_html((), L), elem_id="pq-sources")
             with gr.Tab(doc_tab, id="document", render_children=True, elem_id="pq-tab-document"):
-                gr.HTML(documents_html(documents, L), elem_id="pq-document")
-            refresh_library, library_outputs = build_library_tab(settings, L, picker)
+                document_view = gr.HTML(documents_html(documents, L), elem_id="pq-document")
+            refresh_library, library_outputs = build_library_tab(settings, L, picker, document_view)
             if evaluator is not None:
                 _evaluation_tab(evaluator, L)
 

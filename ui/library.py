@@ -1,7 +1,10 @@
-"""The Library tab: the stored documents, upload (parse preview, then a confirmed crash-safe ingest), and delete.
+"""The Library tab: the stored documents, upload (parse preview, then a confirmed crash-safe ingest), delete, and
+an LLM translation of a Chinese-only document.
 
-Everything goes through rag's public API (stored_documents, parse_policy_document, ingest, remove_document), so
-an upload is ingested exactly as `policyqa ingest` would; a bad file is refused at the preview and changes nothing.
+Everything goes through rag's public API (stored_documents, parse_policy_document, ingest, remove_document,
+translate_document + store_translation), so an upload is ingested exactly as `policyqa ingest` would and a
+translation is written exactly as `policyqa translate` would; a bad file or a failed LLM changes nothing.
+After any change the tab refreshes what depends on the store: its table, the chat's picker, the Document tab.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from rag import (
     PolicyQAError,
     Settings,
     StoredDocument,
+    documents_in_store,
     ingest,
     parse_policy_document,
     remove_document,
+    store_translation,
     stored_documents,
+    translate_document,
 )
 from ui.i18n import t
-from ui.render import error_markdown
+from ui.render import documents_html, error_markdown
 
 UPLOAD_TYPES = [".txt", ".md", ".docx", ".pdf", ".html"]
 
@@ -55,6 +61,16 @@ def picker_choices(documents: list[StoredDocument]) -> list[tuple[str, str]]:
     return [(d.title or d.doc_id, d.doc_id) for d in documents]
 
 
+def untranslated_choices(documents: list[StoredDocument]) -> list[tuple[str, str]]:
+    """(label, doc_id) of the documents without an English view: what the translate button offers."""
+    return picker_choices([d for d in documents if "en" not in d.languages.split(",")])
+
+
+def document_view_html(settings: Settings, L: str) -> str:
+    """The Document tab's content: every stored document's text as indexed (uploads and translations included)."""
+    return documents_html(documents_in_store(settings), L)
+
+
 def scope(settings: Settings, selection: list[str] | None) -> list[str] | None:
     """The `documents=` for rag from the picker: None (every document) when nothing or everything is selected."""
     if not selection:
@@ -66,11 +82,14 @@ def scope(settings: Settings, selection: list[str] | None) -> list[str] | None:
     return None if stored <= set(selection) else list(selection)
 
 
-def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[Callable[[], Any], list[Any]]:
-    """The tab; after an add or a delete it refreshes its table and the chat's `picker` (all documents selected).
+def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown,
+                      document_view: gr.HTML) -> tuple[Callable[[], Any], list[Any]]:
+    """The tab; after an add, a delete or a translation it refreshes its table, the chat's `picker` (all documents
+    selected) and the Document tab's `document_view`.
 
     Returns a refresh function and its outputs, for the page load (the store may change outside this page)."""
     headers = [t(k, L) for k in ("lib_id", "lib_title", "lib_date", "lib_units", "lib_languages", "lib_ingested")]
+    llm = settings.llm_configured
 
     def current() -> list[StoredDocument]:
         try:
@@ -78,12 +97,28 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
         except PolicyQAError:
             return []
 
-    def refreshed() -> tuple[Any, Any, Any]:
-        """The table, the picker and the delete choice after a store change."""
+    def state_key(docs: list[StoredDocument]) -> tuple[tuple[str, str], ...]:
+        return tuple((d.doc_id, d.ingested) for d in docs)
+
+    built = current()
+    built_key = state_key(built)  # the Document tab's initial HTML shows the store as it was then
+
+    def view_update(docs: list[StoredDocument], page_load: bool) -> Any:
+        """The Document tab's new HTML; none on a page load while the store is as it was when the page was built."""
+        if page_load and state_key(docs) == built_key:
+            return gr.skip()
+        try:
+            return gr.HTML(value=document_view_html(settings, L))
+        except PolicyQAError:
+            return gr.skip()
+
+    def refreshed(page_load: bool = False) -> tuple[Any, ...]:
+        """The table, the picker, the delete and translate choices and the Document tab after a store change."""
         docs = current()
         ids = [d.doc_id for d in docs]
         return (gr.Dataframe(value=library_rows(docs, L)), gr.Dropdown(choices=picker_choices(docs), value=ids),
-                gr.Dropdown(choices=picker_choices(docs), value=None))
+                gr.Dropdown(choices=picker_choices(docs), value=None),
+                gr.Dropdown(choices=untranslated_choices(docs), value=None), view_update(docs, page_load))
 
     def preview(path: str | None) -> tuple[Any, Any, Any]:
         """Parse the uploaded file and show what was found; only a parsable file can be added."""
@@ -106,10 +141,12 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
         lines += [f"⚠ {escape(w.message(lang))}" for w in doc.warnings]
         return "<br>".join(lines), gr.Button(visible=True), path
 
+    skip_refresh = (gr.skip(),) * 5
+
     def add(path: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
         """Copy the upload beside the store (original name kept) and ingest it; on failure remove the copy."""
         if not path:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 9
         progress(0, desc=t("lib_adding", L))
         source = Path(path)
         folder = upload_folder(settings)
@@ -124,10 +161,9 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
                 target.unlink(missing_ok=True)
             else:
                 target.write_bytes(backup)
-            return (error_markdown(ui_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None)
-        table, chosen, delete_choice = refreshed()
+            return (error_markdown(ui_message(exc, L)), *skip_refresh, gr.skip(), gr.skip(), None)
         done = f"✓ {t('lib_added', L)}: {result[0].doc_id} ({result[0].units} {t('lib_units', L)})"
-        return done, table, chosen, delete_choice, gr.Button(visible=False), gr.File(value=None), None
+        return done, *refreshed(), gr.Button(visible=False), gr.File(value=None), None
 
     def ask_delete(doc_id: str | None) -> tuple[Any, Any]:
         if not doc_id:
@@ -136,15 +172,31 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
 
     def delete(doc_id: str | None) -> tuple[Any, ...]:
         if not doc_id:
-            return (gr.skip(),) * 5
+            return (gr.skip(),) * 7
         try:
             remove_document(settings, doc_id)
         except PolicyQAError as exc:
-            return error_markdown(ui_message(exc, L)), gr.skip(), gr.skip(), gr.skip(), gr.Row(visible=False)
-        table, chosen, delete_choice = refreshed()
-        return f"✓ {t('lib_deleted', L)}: {doc_id}", table, chosen, delete_choice, gr.Row(visible=False)
+            return error_markdown(ui_message(exc, L)), *skip_refresh, gr.Row(visible=False)
+        return f"✓ {t('lib_deleted', L)}: {doc_id}", *refreshed(), gr.Row(visible=False)
 
-    docs = current()
+    def translate(doc_id: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
+        """Translate with the LLM (progress per unit), then re-index the English view, as `policyqa translate`.
+
+        An LLM failure raises before the cache is written, so the store and the cache stay as they were."""
+        if not doc_id:
+            return (gr.skip(),) * 6
+        progress(0, desc=t("lib_translating", L))
+        try:
+            result = translate_document(settings, doc_id, progress=True)
+            store_translation(settings, result.doc_id)
+        except PolicyQAError as exc:
+            return error_markdown(ui_message(exc, L)), *skip_refresh
+        done = f"✓ {t('lib_translated', L)}: {result.doc_id} ({result.units} {t('lib_units', L)})"
+        if result.failed:
+            done += f"  \n⚠ {t('lib_translate_failed', L)}: {', '.join(result.failed)}"
+        return done, *refreshed()
+
+    docs = built
     with gr.Tab(t("tab_library", L), id="library", elem_id="pq-tab-library"):
         table = gr.Dataframe(library_rows(docs, L), headers=headers, interactive=False, wrap=True,
                              elem_id="pq-library-table", label=t("tab_library", L))
@@ -162,11 +214,19 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown) -> tuple[
                 with gr.Row(visible=False, elem_id="pq-delete-confirm-row") as confirm_row:
                     confirm = gr.Button(t("lib_delete_confirm", L), variant="stop", elem_id="pq-delete-confirm")
                     cancel = gr.Button(t("lib_cancel", L), elem_id="pq-delete-cancel")
+            with gr.Column(min_width=280):
+                to_translate = gr.Dropdown(untranslated_choices(docs), value=None, label=t("lib_translate_choice", L),
+                                           interactive=llm, elem_id="pq-translate-doc")
+                translate_button = gr.Button(t("lib_translate", L), interactive=llm, elem_id="pq-translate")
+                if not llm:
+                    gr.Markdown(t("lib_translate_needs_llm", L), elem_id="pq-translate-note")
         pending = gr.State(None)
+        stored_outputs = [table, picker, to_delete, to_translate, document_view]
         upload.change(preview, [upload], [parsed, add_button, pending], api_visibility="private")
-        add_button.click(add, [pending], [status, table, picker, to_delete, add_button, upload, pending],
+        add_button.click(add, [pending], [status, *stored_outputs, add_button, upload, pending],
                          api_visibility="private")
         delete_button.click(ask_delete, [to_delete], [status, confirm_row], api_visibility="private")
-        confirm.click(delete, [to_delete], [status, table, picker, to_delete, confirm_row], api_visibility="private")
+        confirm.click(delete, [to_delete], [status, *stored_outputs, confirm_row], api_visibility="private")
         cancel.click(lambda: ("", gr.Row(visible=False)), None, [status, confirm_row], api_visibility="private")
-    return refreshed, [table, picker, to_delete]
+        translate_button.click(translate, [to_translate], [status, *stored_outputs], api_visibility="private")
+    return lambda: refreshed(page_load=True), stored_outputs

@@ -558,18 +558,20 @@ def test_an_example_question_is_asked_when_clicked(page: Any) -> None:
     expect(answered(page, 1)).to_contain_text("[第八条]")
 
 
-def test_document_switcher_with_two_documents(browser: Any, store_dir: Path, tmp_path: Path) -> None:
+def test_document_switcher_with_two_documents(browser: Any, tmp_path: Path) -> None:
     """With several documents one is shown at a time; search, the contents and "read in context" stay inside it."""
-    import shutil
 
     from playwright.sync_api import expect
 
-    from rag import load_settings
+    from rag import ingest, load_settings
     from tests.conftest import DATA
 
-    second = tmp_path / "second-copy.zh.txt"  # a second document (same text, its own id, no translation)
-    shutil.copy(DATA, second)
-    settings = load_settings(env={}, store_dir=store_dir, backend="extractive", data_files=(DATA, second))
+    second = tmp_path / "second-copy.zh.txt"  # a second document (same text, its own id and title, no translation)
+    second.write_text(DATA.read_text(encoding="utf-8").replace("关于新时代广东高质量发展的若干意见",
+                                                               "关于新时代广东高质量发展的若干意见（副本）", 1),
+                      encoding="utf-8")
+    settings = load_settings(env={}, store_dir=tmp_path / "store", backend="extractive", data_files=(DATA, second))
+    ingest(settings, progress=False)  # the Document tab shows the stored documents
     with serve_app(settings, warm=False) as url:
         page = open_page(browser, url)
         try:
@@ -589,7 +591,7 @@ def test_document_switcher_with_two_documents(browser: Any, store_dir: Path, tmp
             docs.nth(1).locator(".pq-toc a[href='#doc-A20']").click()
             expect(docs.nth(1).locator("[id='doc-A20']")).to_be_in_viewport()
             page.locator("#pq-back").click()
-            ask(page, "第八条讲了什么？", expect="[第八条]")
+            ask(page, "新时代广东高质量发展的若干意见第八条讲了什么？", expect="第八条]")  # names the first document
             answered(page, 1)
             page.locator("#pq-sources #src-1-A8 a.pq-context").click()
             expect(docs.nth(0)).to_be_visible()  # the cited document is shown again, the sentence marked in it
@@ -667,6 +669,11 @@ def test_library_upload_docx_then_ask_gets_a_cited_answer_naming_it(browser: Any
         answered(page, 1)
         expect(reply.locator("a.pq-cite").first).to_contain_text("测试条例")
         expect(reply).to_contain_text("备案")
+        page.get_by_role("tab", name="原文 · Document").click()  # the Document tab lists the upload too
+        switch = page.locator("#pq-doc-switch")
+        expect(switch.locator("option", has_text="广东省测试条例")).to_have_count(1)
+        switch.select_option(label="广东省测试条例")
+        expect(page.locator("#pq-document .pq-doc:not([hidden])")).to_contain_text("从事无人机物流配送的企业")
     finally:
         page.context.close()
 

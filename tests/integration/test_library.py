@@ -191,3 +191,24 @@ def test_english_quantity_questions_over_an_untranslated_regulation_read_its_chi
         outcome = retriever.search(question, "en", 5)
         verdict = check_answerable(question, outcome, retriever.for_outcome(outcome), "en")
         assert (verdict.reason != "no such quantity") is answerable, (question, verdict, outcome.results[0].unit.unit_id)
+
+
+def test_translate_finds_a_stored_document_by_the_file_it_was_ingested_from(tmp_path: Path,
+                                                                            translator: FakeOpenAI) -> None:
+    """An upload is not configured: ingest records its file, so `policyqa translate` (and the UI) can find it."""
+    upload = tmp_path / "uploads" / next(p for p in FILES if "青年" in p.name).name
+    upload.parent.mkdir()
+    upload.write_bytes(next(p for p in FILES if "青年" in p.name).read_bytes())
+    settings = load_settings(env={}, store_dir=tmp_path / "chroma", data_files=(FEATURED,),
+                             openai_base_url=translator.base_url, openai_api_key="k", llm_max_retries=0)
+    ingest(settings, [upload], progress=False)
+    from rag.cli import cmd_translate
+
+    assert cmd_translate(type("A", (), {"doc_id": YOUTH, "quiet": True})(), settings) == 0  # type: ignore[arg-type]
+    [row] = rag.stored_documents(settings)
+    assert (row.doc_id, row.title, row.languages) == (YOUTH, "广州市青年创新创业促进条例", "zh,en")  # info kept
+    upload.unlink()  # a stored document whose file is gone cannot be translated: said, not guessed
+    translator.requests.clear()
+    with pytest.raises(InputError, match=f"{YOUTH}: its file .* is gone"):
+        cmd_translate(type("A", (), {"doc_id": YOUTH, "quiet": True})(), settings)  # type: ignore[arg-type]
+    assert not translator.requests

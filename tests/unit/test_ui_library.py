@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rag import InputError, StoredDocument, ingest, load_settings
 from tests.conftest import DATA
-from ui.library import library_rows, scope, ui_message, upload_folder
+from ui.library import library_rows, scope, ui_message, untranslated_choices, upload_folder
 
 ZH_EN = StoredDocument("a", "甲条例", "2023-05-29", 45, "zh,en", "2026-11-29T11:14:14+00:00")
 ZH = StoredDocument("b", "乙条例", "2024-01-01", 12, "zh", "2026-11-29T11:15:00+00:00")
@@ -18,6 +18,10 @@ def test_rows_mark_chinese_only_documents_in_the_ui_language() -> None:
         ["b", "乙条例", "2024-01-01", 12, "Chinese only (no English translation)", "2026-11-29 11:15:00"],
     ]
     assert library_rows([ZH], "zh")[0][4] == "仅中文（无英文译文）"
+
+
+def test_only_chinese_only_documents_are_offered_for_translation() -> None:
+    assert untranslated_choices([ZH_EN, ZH]) == [("乙条例", "b")]
 
 
 def test_errors_speak_the_ui_language_or_both() -> None:
