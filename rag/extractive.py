@@ -131,7 +131,7 @@ _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
-_REGION = re.compile(r"^(.+?)[东西南北]+部?$")
+_REGION = re.compile(r"^(.)([东西南北])部?$")
 _PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|区|县)$")
 _DIRECTIONS = re.compile(r"^[东西南北中]+[部方]?$")  # 粤东西北 → 西北: a direction, not a place name
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
@@ -218,6 +218,13 @@ _PHRASE_BREAKS = "，。；：、！？\\s（）()《》“”"
 _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 characters between 资 and 委
 
 
+def _names_region(word: str, zh_text: str) -> bool:
+    """Whether `word` is a part of a place the text names with its directions: 粤北 in 粤东西北 (粤东、粤西、粤北)."""
+    m = _REGION.match(word)
+    return bool(m and m.group(1) in _ABBREVIATION_CHARS
+                and re.search(rf"{m.group(1)}[东西南北]*{m.group(2)}", zh_text))
+
+
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
     """Places and organisations the question names and the document never mentions."""
     out = []
@@ -226,9 +233,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if flag in ("ns", "nt") and len(word) >= 2 and not _DIRECTIONS.match(word):
                 short = _PLACE_SUFFIX.sub("", word)
                 zh_text = retriever.corpus_text("zh")
-                region = _REGION.match(word)  # 粤北: the north of 粤, named in 粤东西北 as one of four
-                if not (retriever.mentions(word) or retriever.mentions(short)
-                        or (region and retriever.mentions(region.group(1)))
+                if not (retriever.mentions(word) or retriever.mentions(short) or _names_region(word, zh_text)
                         or _mentioned_by_abbreviation(short, zh_text)
                         or (flag == "nt" and _abbreviates(word, zh_text))):
                     out.append(word)

@@ -67,3 +67,12 @@ def test_when_opening_a_condition_does_not_ask_for_a_date() -> None:
 
     assert quantity_asked("When deregistering a company, what if the tax check is late?", "en") is None
     assert quantity_asked("When will the charging network be finished?", "en") == quantity_asked("Which year?", "en")
+
+
+def test_a_direction_of_a_place_named_in_a_compound_is_known() -> None:
+    from rag.extractive import _names_region
+
+    text = "支持粤东西北地区振兴发展；发展海洋经济"
+    assert _names_region("粤北", text) and _names_region("粤东", text)
+    assert not _names_region("海南", text)  # a province, not 海 + 南
+    assert not _names_region("苏北", text)  # 苏 + direction never named
