@@ -78,9 +78,24 @@ def unit_records(unit: Unit) -> list[Record]:
     An untranslated unit's English view embeds its Chinese text (the model is multilingual), so documents
     without a translation still compete fairly in the fusion.
     """
+    from rag.retrieval import unit_tokens  # jieba and the stemmer load only for a write
+
     meta = unit.metadata()
-    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, meta, partition="zh"),
+    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, **unit_tokens(unit)}, partition="zh"),
             Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en or unit.text, meta, partition="en")]
+
+
+def document_records(doc: PolicyDocument) -> list[Record]:
+    """Every stored record of a document."""
+    return [r for u in doc.units for r in unit_records(u)]
+
+
+def stored_hash(doc: PolicyDocument) -> str:
+    """What the store compares to skip an unchanged document: its content and how its BM25 tokens were made, so
+    the next ingest refreshes a document stored by code that tokenised differently."""
+    from rag.retrieval import TOKENS_VERSION
+
+    return f"{doc.sha256}+bm25:{TOKENS_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -96,17 +111,19 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
     docs: list[PolicyDocument] = [parse_policy_document(p, translations=settings.translations_dir)
                                   for p in (files or settings.data_files)]
     store = open_store(settings, create=True)
-    records = {doc.doc_id: [r for u in doc.units for r in unit_records(u)] for doc in docs}
     results = []
     try:
+        stored = store.documents()
         # One bar over every document's records; an unchanged document is skipped, and its share with it.
-        with tqdm(total=sum(map(len, records.values())), desc=f"ingest {len(docs)} document(s)", unit="chunk",
-                  file=sys.stderr, disable=not progress, leave=False) as bar:
+        with tqdm(total=sum(len(VIEWS) * len(doc.units) for doc in docs), desc=f"ingest {len(docs)} document(s)",
+                  unit="chunk", file=sys.stderr, disable=not progress, leave=False) as bar:
             for doc in docs:
-                changed = store.replace_document(doc.doc_id, doc.sha256, records[doc.doc_id], progress=bar.update,
-                                                 info=document_info(doc))
+                # The store re-checks under its lock; looking first only spares building an unchanged one's records.
+                records = None if stored.get(doc.doc_id) == stored_hash(doc) else document_records(doc)
+                changed = records is not None and store.replace_document(
+                    doc.doc_id, stored_hash(doc), records, progress=bar.update, info=document_info(doc))
                 if not changed:
-                    bar.update(len(records[doc.doc_id]))
+                    bar.update(len(VIEWS) * len(doc.units))
                 log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
                 results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:

@@ -106,13 +106,13 @@ def store_translation(settings: Settings, doc_id: str) -> bool:
     Uses rag.index's own building blocks, so the records are exactly what `policyqa ingest` writes.
     """
     from rag.errors import StoreError
-    from rag.index import open_store, unit_records
+    from rag.index import document_records, open_store, stored_hash
     from vectorstore import StoreUnavailable
 
     path = Path(find_document(settings, doc_id).path)
     doc = parse_policy_document(path, translations=settings.translations_dir)
     try:
         store = open_store(settings, create=True)
-        return store.replace_document(doc.doc_id, doc.sha256, [r for u in doc.units for r in unit_records(u)])
+        return store.replace_document(doc.doc_id, stored_hash(doc), document_records(doc))
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store: {exc}", f"无法写入索引：{exc}") from None
