@@ -67,7 +67,8 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
             ) from None
         raise store_error(settings, exc) from None
     embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
-                                 api_key=settings.api_key, base_url=settings.openai_base_url)
+                                 api_key=settings.api_key, base_url=settings.openai_base_url,
+                                 cache_dir=settings.cache_dir)
     lock = None if settings.uses_chroma_server else settings.store_dir / WRITE_LOCK
     return VectorStore(client, settings.collection, embeddings, lock_path=lock)
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "guangdong-high-quality-development-2023.zh.txt"
 _ENV_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "POLICYQA_BACKEND", "CHROMA_HOST", "CHROMA_PORT",
-             "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA")
+             "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA", "POLICYQA_CACHE_DIR")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,11 +28,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(kind)
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole session (derived files such as the model's uncompressed weights are written once)."""
+    return tmp_path_factory.mktemp("cache-home")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _cache_home: Path) -> None:
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("POLICYQA_STORE", str(tmp_path / "default-store"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
 
 
 @pytest.fixture(scope="session")

