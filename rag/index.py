@@ -114,7 +114,10 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
     store = open_store(settings, create=True)
     results = []
     try:
-        stored = store.documents()
+        try:
+            stored = store.documents()
+        except CollectionMissing:  # a new collection in a store that has others: the writer creates it
+            stored = {}
         # One bar over every document's records; an unchanged document is skipped, and its share with it.
         with tqdm(total=sum(len(VIEWS) * len(doc.units) for doc in docs), desc=f"ingest {len(docs)} document(s)",
                   unit="chunk", file=sys.stderr, disable=not progress, leave=False) as bar:
