@@ -205,7 +205,9 @@ def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> 
                 parts = text.split("，")
                 rng.shuffle(parts)
                 v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
-                records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**meta, "doc_id": f"synthetic-{i:04d}"},
+                # Without the stored BM25 tokens: they are those of the unshuffled text (the retriever makes its own).
+                kept = {k: val for k, val in meta.items() if not k.startswith("bm25_")}
+                records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**kept, "doc_id": f"synthetic-{i:04d}"},
                                       (v / np.linalg.norm(v)).tolist(), partition=view))
     if records:
         store.replace_document("synthetic", f"synthetic-{seed}-{copies}", records)
