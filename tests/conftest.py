@@ -28,18 +28,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(kind)
 
 
-@pytest.fixture(scope="session")
-def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache for the whole session (derived files such as the model's uncompressed weights are written once)."""
-    return tmp_path_factory.mktemp("cache-home")
+@pytest.fixture(scope="session", autouse=True)
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One temp cache for the whole session, set before any session fixture ingests: derived files (the model's
+    uncompressed weights) are written once, and never into the user's cache."""
+    path = tmp_path_factory.mktemp("cache-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("POLICYQA_CACHE_DIR", raising=False)
+        mp.setenv("XDG_CACHE_HOME", str(path))
+        yield path
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _cache_home: Path) -> None:
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in _ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("POLICYQA_STORE", str(tmp_path / "default-store"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_home))
 
 
 @pytest.fixture(scope="session")
