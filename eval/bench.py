@@ -2,8 +2,9 @@
 
 Timing lives here, never in tests: machines are noisy, so a benchmark reports and a human judges.
 Targets (2-core machine): warm retrieval p50 ≤ 20 ms; ingest of the featured document ≤ 5 s and of the library
-(it + the six regulations) ≤ 20 s, both including the model load; p50 with 100 documents ≤ 3x the 1-document
-figure; warm extractive answer p50 ≤ 150 ms.
+(it + the six regulations) ≤ 20 s, both including the model load; a cold `policyqa ask` (fresh process, library
+store) ≤ 3 s to its answer, for a lookup and for search questions alike; p50 with 100 documents ≤ 3x the
+1-document figure; warm extractive answer p50 ≤ 150 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from eval.metrics import percentile
 from rag import Settings, answer, build_synthetic_store, list_documents, load_settings, search
 
 QUESTIONS = Path(__file__).parent / "retrieval.jsonl"
+COLD_RUNS = 3  # fresh processes per cold-ask row (the median is reported: one run is at the mercy of the machine)
+COLD_QUESTIONS = [  # (row, question, ask the featured document only); rows in ASCII keep the table aligned
+    ("lookup, zh (featured document)", "第八条讲了什么？", True),
+    ("search question, zh", "电动车充电难的问题，文件里有说法吗？", False),
+    ("search question, en", "What does the plan say about EV charging?", False),
+]
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -105,18 +112,22 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         ingest_s, ingest_rss, _ = _child(["ingest", "-q"], env)
         featured = list_documents(settings.with_overrides(data_files=library[:1]))[0].doc_id
         bad_s, bad_rss, _ = _child(["ask", "--backend", "extractive", "   "], env, expect=2)
-        lookup_s, lookup_rss, _ = _child(["ask", "--backend", "extractive", "--json", "--doc", featured,
-                                          "第八条讲了什么？"], env)
-        cold_s, cold_rss, _ = _child(["ask", "--backend", "extractive", "--json", "电动车充电难的问题，文件里有说法吗？"],
-                                     env)
         rows += [["ingest, featured document (fresh process, incl. model load)", f"{one_s:.2f} s", "≤ 5 s",
                   f"{one_rss:.0f} MiB"],
                  [f"ingest, library of {len(library)} documents (fresh process, incl. model load)", f"{ingest_s:.2f} s",
                   "≤ 20 s", f"{ingest_rss:.0f} MiB"],
-                 ["bad question rejected (fresh process)", f"{bad_s:.2f} s", "< 1 s", f"{bad_rss:.0f} MiB"],
-                 ["cold ask, lookup (第八条…)", f"{lookup_s:.2f} s", "", f"{lookup_rss:.0f} MiB"],
-                 ["cold ask, search question", f"{cold_s:.2f} s", "≤ 3 s", f"{cold_rss:.0f} MiB"]]
-        print(_table("Start-up", ["measure", "value", "target", "peak RSS"], rows))
+                 ["bad question rejected (fresh process)", f"{bad_s:.2f} s", "< 1 s", f"{bad_rss:.0f} MiB"]]
+        load = os.getloadavg()[0]
+        for label, question, only_featured in COLD_QUESTIONS:
+            cli = ["ask", "--backend", "extractive", "--json", *(["--doc", featured] if only_featured else []), question]
+            runs = [_child(cli, env) for _ in range(COLD_RUNS)]
+            times = sorted(t for t, _rss, _out in runs)
+            rows.append([f"cold ask, {label}", f"{times[len(times) // 2]:.2f} s ({times[0]:.2f}–{times[-1]:.2f})",
+                         "≤ 3 s", f"{max(rss for _t, rss, _out in runs):.0f} MiB"])
+        print(_table(f"Start-up (cold ask: median of {COLD_RUNS} fresh processes (min–max), library store; "
+                     f"load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
+                     ["measure", "value", "target", "peak RSS"], rows))
+        print("cold-ask questions: " + " | ".join(f"{label}: {q}" for label, q, _doc in COLD_QUESTIONS))
 
         base = load_settings(store_dir=Path(tmp) / "store")
         lat = {"retrieval": _latencies(lambda q: search(q, settings=base), questions, args.repeat),

@@ -38,6 +38,12 @@ def default_data_files() -> tuple[Path, ...]:
     return (DEFAULT_DATA_FILE, *sorted(p for p in LIBRARY_DIR.glob("*") if p.suffix in (".md", ".txt")))
 
 
+def _default_cache_dir() -> Path:
+    """Default cache: the user's cache dir (files there are derived, and rebuilt when deleted)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "policyqa"
+
+
 def _default_store_dir() -> Path:
     """Default persistent store: the user's data dir, so an installed tool never writes into site-packages."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -110,6 +116,8 @@ class Settings(BaseSettings):
         "POLICYQA_UI_LANGUAGE", "Language of the web UI's labels: bi (Chinese + English), zh or en.", default="bi")
     ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
+    cache_dir: Path = _env("POLICYQA_CACHE_DIR", "Files derived to start faster (the embedding model's weights, "
+                           "uncompressed: ~80 MB); safe to delete.", default_factory=_default_cache_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
         "POLICYQA_LOG_LEVEL", "Log level on stderr (--verbose means DEBUG).", default="WARNING")
 
@@ -131,7 +139,7 @@ class Settings(BaseSettings):
                 raise ValueError("no file given")
         return value
 
-    @field_validator("data_files", "store_dir", "feedback_file", mode="after")
+    @field_validator("data_files", "store_dir", "feedback_file", "cache_dir", mode="after")
     @classmethod
     def _expand(cls, value: Any) -> Any:
         if isinstance(value, tuple):

@@ -22,9 +22,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import jieba.posseg
-
 from rag.references import find_references
+from rag.segmentation import tagged_names
 from rag.text import has_cjk, int_to_cn, int_to_roman
 
 Message = dict[str, Any]
@@ -119,8 +118,7 @@ def elliptical_topic(question: str) -> str | None:
 def _places(text: str) -> list[str]:
     """Place names in `text`, Chinese ones as written, English ones as their Chinese name when known."""
     out = [m.group(0) for m in _KNOWN_PLACE_ZH.finditer(text)]
-    out += [w for w, flag in jieba.posseg.lcut(text) if flag == "ns" and len(w) >= 2 and has_cjk(w[:1])
-            and not any(w in p or p in w for p in out)]
+    out += [w for w in tagged_names(text, ("ns",)) if has_cjk(w[:1]) and not any(w in p or p in w for p in out)]
     for m in _EN_NAME.finditer(text):
         name = m.group(0)
         if name.split()[0] not in _EN_NOT_NAMES:

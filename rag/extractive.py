@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jieba
-import jieba.posseg
 
 from prompts import load_prompt
 from rag.answer_types import Citation
@@ -39,6 +38,7 @@ from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
 from rag.references import find_references
 from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
+from rag.segmentation import tagged_names
 from rag.text import CJK_CHARS, cn_to_int, has_cjk, split_sentences
 
 
@@ -229,13 +229,14 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
     """Places and organisations the question names and the document never mentions."""
     out = []
     if language == "zh" or has_cjk(question):
-        for word, flag in jieba.posseg.lcut(question):
-            if flag in ("ns", "nt") and len(word) >= 2 and not _DIRECTIONS.match(word):
+        organisations = set(tagged_names(question, ("nt",)))
+        for word in tagged_names(question, ("ns", "nt")):
+            if not _DIRECTIONS.match(word):
                 short = _PLACE_SUFFIX.sub("", word)
                 zh_text = retriever.corpus_text("zh")
                 if not (retriever.mentions(word) or retriever.mentions(short) or _names_region(word, zh_text)
                         or _mentioned_by_abbreviation(short, zh_text)
-                        or (flag == "nt" and _abbreviates(word, zh_text))):
+                        or (word in organisations and _abbreviates(word, zh_text))):
                     out.append(word)
     if language == "en":
         for m in _EN_NAME.finditer(question):
@@ -389,7 +390,7 @@ def quotable_sentences(unit: Unit, language: str) -> list[str]:
 def _known_names(content: str, language: str, retriever: HybridRetriever, cal: Calibration) -> list[str]:
     """Places the question names that some, but few, stored units mention (横琴, Qianhai; not 广东)."""
     if language == "zh":
-        names = [w for w, flag in jieba.posseg.lcut(content) if flag in ("ns", "nt") and len(w) >= 2]
+        names = tagged_names(content, ("ns", "nt"))
         names += [p for p in PLACES if p in content and p not in names]
     else:
         names = [m.group(0) for m in _EN_NAME.finditer(content) if m.group(0) not in _EN_NOT_NAMES

@@ -67,7 +67,8 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
             ) from None
         raise store_error(settings, exc) from None
     embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
-                                 api_key=settings.api_key, base_url=settings.openai_base_url)
+                                 api_key=settings.api_key, base_url=settings.openai_base_url,
+                                 cache_dir=settings.cache_dir)
     lock = None if settings.uses_chroma_server else settings.store_dir / WRITE_LOCK
     return VectorStore(client, settings.collection, embeddings, lock_path=lock)
 
@@ -78,9 +79,24 @@ def unit_records(unit: Unit) -> list[Record]:
     An untranslated unit's English view embeds its Chinese text (the model is multilingual), so documents
     without a translation still compete fairly in the fusion.
     """
+    from rag.retrieval import unit_tokens  # jieba and the stemmer load only for a write
+
     meta = unit.metadata()
-    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, meta, partition="zh"),
+    return [Record(f"{unit.doc_id}:{unit.unit_id}", unit.text, {**meta, **unit_tokens(unit)}, partition="zh"),
             Record(f"{unit.doc_id}:{unit.unit_id}:en", unit.text_en or unit.text, meta, partition="en")]
+
+
+def document_records(doc: PolicyDocument) -> list[Record]:
+    """Every stored record of a document."""
+    return [r for u in doc.units for r in unit_records(u)]
+
+
+def stored_hash(doc: PolicyDocument) -> str:
+    """What the store compares to skip an unchanged document: its content and how its BM25 tokens were made, so
+    the next ingest refreshes a document stored by code that tokenised differently."""
+    from rag.retrieval import TOKENS_VERSION
+
+    return f"{doc.sha256}+bm25:{TOKENS_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -96,17 +112,22 @@ def ingest(settings: Settings, files: Iterable[Path] | None = None, *, progress:
     docs: list[PolicyDocument] = [parse_policy_document(p, translations=settings.translations_dir)
                                   for p in (files or settings.data_files)]
     store = open_store(settings, create=True)
-    records = {doc.doc_id: [r for u in doc.units for r in unit_records(u)] for doc in docs}
     results = []
     try:
+        try:
+            stored = store.documents()
+        except CollectionMissing:  # a new collection in a store that has others: the writer creates it
+            stored = {}
         # One bar over every document's records; an unchanged document is skipped, and its share with it.
-        with tqdm(total=sum(map(len, records.values())), desc=f"ingest {len(docs)} document(s)", unit="chunk",
-                  file=sys.stderr, disable=not progress, leave=False) as bar:
+        with tqdm(total=sum(len(VIEWS) * len(doc.units) for doc in docs), desc=f"ingest {len(docs)} document(s)",
+                  unit="chunk", file=sys.stderr, disable=not progress, leave=False) as bar:
             for doc in docs:
-                changed = store.replace_document(doc.doc_id, doc.sha256, records[doc.doc_id], progress=bar.update,
-                                                 info=document_info(doc))
+                # The store re-checks under its lock; looking first only spares building an unchanged one's records.
+                records = None if stored.get(doc.doc_id) == stored_hash(doc) else document_records(doc)
+                changed = records is not None and store.replace_document(
+                    doc.doc_id, stored_hash(doc), records, progress=bar.update, info=document_info(doc))
                 if not changed:
-                    bar.update(len(records[doc.doc_id]))
+                    bar.update(len(VIEWS) * len(doc.units))
                 log.info("ingest %s: %d units, %s", doc.doc_id, len(doc.units), "updated" if changed else "unchanged")
                 results.append(IngestResult(doc.doc_id, doc.path, len(doc.units), changed))
     except StoreUnavailable as exc:
@@ -196,7 +217,9 @@ def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> 
                 parts = text.split("，")
                 rng.shuffle(parts)
                 v = np.asarray(vec) + noise.normal(0, 0.02, len(vec))
-                records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**meta, "doc_id": f"synthetic-{i:04d}"},
+                # Without the stored BM25 tokens: they are those of the unshuffled text (the retriever makes its own).
+                kept = {k: val for k, val in meta.items() if not k.startswith("bm25_")}
+                records.append(Record(f"synthetic:{i}:{rid}", "，".join(parts), {**kept, "doc_id": f"synthetic-{i:04d}"},
                                       (v / np.linalg.norm(v)).tolist(), partition=view))
     if records:
         store.replace_document("synthetic", f"synthetic-{seed}-{copies}", records)

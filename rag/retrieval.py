@@ -10,31 +10,30 @@ one unit 9 and the next 2) instead of letting two weak dense lists outvote it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import logging
+import json
 import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.metadata import version
 from typing import Any
 
 import bm25s
-import jieba
 import numpy as np
-import snowballstemmer
 
 from rag import glossary
 from rag.citations import document_names, named_documents
 from rag.document import Unit
 from rag.errors import InputError
 from rag.references import Reference, find_references
+from rag.segmentation import jieba
 from rag.text import has_cjk
 from vectorstore import VectorStore
 
-jieba.setLogLevel(logging.WARNING)
-_STEM = snowballstemmer.stemmer("english")
 _EN_STOP = frozenset({
     "a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "by", "with", "at", "from", "as", "is", "are",
     "was", "were", "be", "been", "being", "do", "does", "did", "what", "which", "who", "whom", "how", "why", "when",
@@ -85,10 +84,33 @@ def _tokenize_zh(text: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+@cache
+def _stemmer() -> Any:
+    """The English Snowball stemmer, imported on first use (~0.07 s that a Chinese question never needs)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 @lru_cache(maxsize=8192)
 def _tokenize_en(text: str) -> tuple[str, ...]:
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EN_STOP]
-    return tuple(_STEM.stemWords(words))
+    return tuple(_stemmer().stemWords(words))
+
+
+# Each unit's BM25 tokens are computed at ingest and kept in its Chinese record's metadata, so a cold query
+# tokenises only the question (tokenising the library's units took ~0.4 s per language). TOKENS_VERSION says how
+# they were made; tokens made any other way are recomputed. Bump TOKENIZER_REVISION when the tokenisers change.
+TOKENIZER_REVISION = 1
+TOKENS_VERSION = hashlib.sha1(repr((TOKENIZER_REVISION, sorted(_ZH_STOP), sorted(_EN_STOP), jieba.__version__,
+                                    version("snowballstemmer"))).encode()).hexdigest()[:12]
+
+
+def unit_tokens(unit: Unit) -> dict[str, str]:
+    """The unit's BM25 tokens in both languages, as flat metadata for its stored record (see TOKENS_VERSION)."""
+    return {"bm25_version": TOKENS_VERSION,
+            "bm25_zh": json.dumps(tokenize_zh(unit.text), ensure_ascii=False),
+            "bm25_en": json.dumps(tokenize_en(unit.text_en), ensure_ascii=False)}
 
 
 # Clauses addressed to the assistant rather than asking about the document ("ignore your instructions",
@@ -197,7 +219,7 @@ MODES = ("hybrid", "dense", "bm25")
 # An English phrase that names a document by its subject and kind ("the intellectual property regulations").
 _DOC_PHRASE = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7}?(?:regulations?|rules|measures|opinions?|provisions|ordinance|law))\b",
                          re.I)
-_DOC_KIND_STEMS = frozenset(tokenize_en("regulation regulations rules measures opinion opinions provisions ordinance law"))
+_DOC_KINDS = "regulation regulations rules measures opinion opinions provisions ordinance law"
 # Cosine of that phrase to the closest title, and its lead over the next (chosen on the six regulations' titles
 # with paraphrased English names: the right title scored 0.51-0.80 and led by >= 0.09; a bare "the regulations"
 # scored 0.31 with no lead).
@@ -234,12 +256,15 @@ class HybridRetriever:
         self.units: dict[Key, Unit] = {}
         self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
+        self._stored_tokens: dict[Key, dict[str, Any]] = {}  # unit → metadata holding its BM25 tokens
         for partition in store.partitions():  # each partition read once; the Chinese one holds the units' text
             for rec in store.records(partition):
                 key = (rec.metadata["doc_id"], rec.metadata["unit_id"])
                 self._record_keys[rec.id] = key
                 if partition == "zh":
                     self.units[key] = Unit.from_metadata(rec.text, rec.metadata)
+                    if rec.metadata.get("bm25_version") == TOKENS_VERSION:
+                        self._stored_tokens[key] = rec.metadata
         self._index_units()
 
     def _index_units(self) -> None:
@@ -247,11 +272,16 @@ class HybridRetriever:
         for stemming every English text (a cold `policyqa ask` is ~0.3 s faster), nor an English one for jieba."""
         keys = list(self.units)
         texts = {"zh": lambda k: self.units[k].text, "en": lambda k: self.units[k].text_en}
-        tokens = _PerLanguage(lambda lang: [self.tokens(texts[lang](k), lang) for k in keys])
+        tokens = _PerLanguage(lambda lang: [self._unit_tokens(k, lang, texts[lang]) for k in keys])
         self._bm25 = _PerLanguage(lambda lang: BM25Index(keys, tokens[lang]))
         self._idf = _PerLanguage(lambda lang: _idf(tokens[lang]))
         self._corpus = {lang: "\n".join(text(k) for k in keys) for lang, text in texts.items()}
         self.fully_translated = all(u.text_en for u in self.units.values())  # else English words miss some units
+
+    def _unit_tokens(self, key: Key, language: str, text: Callable[[Key], str]) -> list[str]:
+        """A unit's BM25 tokens: those stored at ingest when made by this code, else tokenised now."""
+        stored = self._stored_tokens.get(key, {}).get(f"bm25_{language}")
+        return json.loads(stored) if isinstance(stored, str) else self.tokens(text(key), language)
 
     def corpus_text(self, language: str) -> str:
         """All stored units' text in one language (Chinese, or the English translation)."""
@@ -338,7 +368,7 @@ class HybridRetriever:
         if len(by_pinyin) == 1:  # "Guangdong" is in most ids and names none of them
             return tuple(by_pinyin)
         phrase = _DOC_PHRASE.search(question)
-        if not phrase or not set(tokenize_en(phrase.group(1))) - _DOC_KIND_STEMS:
+        if not phrase or not set(tokenize_en(phrase.group(1))) - set(tokenize_en(_DOC_KINDS)):
             return ()
         vector = np.asarray(self.store.embed_query(phrase.group(1)))
         titles = self._title_vectors(scope)
@@ -483,6 +513,7 @@ class ScopedRetriever(HybridRetriever):
         self.generation = parent.generation
         self.units = {key: u for key, u in parent.units.items() if key[0] in keep}
         self._record_keys = {rid: key for rid, key in parent._record_keys.items() if key[0] in keep}
+        self._stored_tokens = parent._stored_tokens
         share = len(self.units) / max(1, len(parent.units))
         self._dense_oversample = min(1 / max(share, 1e-6), len(parent.units) / max(1, self.candidates))
         self._index_units()

@@ -121,14 +121,14 @@ def store_translation(settings: Settings, doc_id: str) -> bool:
     Uses rag.index's own building blocks, so the records are exactly what `policyqa ingest` writes.
     """
     from rag.errors import StoreError
-    from rag.index import document_info, open_store, unit_records
+    from rag.index import document_info, document_records, open_store, stored_hash
     from vectorstore import StoreUnavailable
 
     path = Path(find_document(settings, doc_id).path)
     doc = parse_policy_document(path, translations=settings.translations_dir)
     try:
         store = open_store(settings, create=True)
-        return store.replace_document(doc.doc_id, doc.sha256, [r for u in doc.units for r in unit_records(u)],
+        return store.replace_document(doc.doc_id, stored_hash(doc), document_records(doc),
                                       info=document_info(doc))  # the library's row: now with the English view
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store: {exc}", f"无法写入索引：{exc}") from None

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "guangdong-high-quality-development-2023.zh.txt"
 _ENV_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "POLICYQA_BACKEND", "CHROMA_HOST", "CHROMA_PORT",
-             "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA")
+             "POLICYQA_STORE", "POLICYQA_COLLECTION", "POLICYQA_LANGUAGE", "POLICYQA_DATA", "POLICYQA_CACHE_DIR")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,6 +26,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kind = Path(str(item.fspath)).parent.name
         if kind in ("unit", "integration", "e2e"):
             item.add_marker(kind)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One temp cache for the whole session, set before any session fixture ingests: derived files (the model's
+    uncompressed weights) are written once, and never into the user's cache."""
+    path = tmp_path_factory.mktemp("cache-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("POLICYQA_CACHE_DIR", raising=False)
+        mp.setenv("XDG_CACHE_HOME", str(path))
+        yield path
 
 
 @pytest.fixture(autouse=True)
