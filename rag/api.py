@@ -41,7 +41,7 @@ def get_retriever(settings: Settings) -> HybridRetriever:
             from rag.index import open_store
 
             _ingest_if_new(settings)
-            retriever = HybridRetriever(open_store(settings))  # read-only: opens, never creates
+            retriever = HybridRetriever(open_store(settings), cache_dir=settings.cache_dir)  # opens, never creates
         except (StoreEmpty, StoreUnavailable) as exc:
             from rag.index import store_error
 

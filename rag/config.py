@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
     cache_dir: Path = _env("POLICYQA_CACHE_DIR", "Files derived to start faster (the embedding model's weights, "
-                           "uncompressed: ~80 MB); safe to delete.", default_factory=_default_cache_dir)
+                           "uncompressed: ~80 MB; the English→Chinese glossary); safe to delete.", default_factory=_default_cache_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
         "POLICYQA_LOG_LEVEL", "Log level on stderr (--verbose means DEBUG).", default="WARNING")
 

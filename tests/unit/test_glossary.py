@@ -21,3 +21,21 @@ def test_only_words_of_the_vocabulary_and_never_single_characters() -> None:
     assert all(w in VOCABULARY and len(w) >= 2 for words in g.values() for w in words)
     assert "银" not in chinese_terms(tokenize_en("silver"), g)
     assert chinese_terms(tokenize_en("pancake recipe"), g) == []
+
+
+def test_the_glossary_is_cached_by_what_it_is_made_of(tmp_path) -> None:
+    first = build(VOCABULARY, tokenize_en, cache_dir=tmp_path, tokens_version="v1")
+    files = list(tmp_path.glob("glossary-*.json"))
+    assert len(files) == 1
+    assert build(VOCABULARY, tokenize_en, cache_dir=tmp_path, tokens_version="v1") == first
+    build(VOCABULARY | {"贷款"}, tokenize_en, cache_dir=tmp_path, tokens_version="v1")  # another vocabulary
+    build(VOCABULARY, tokenize_en, cache_dir=tmp_path, tokens_version="v2")  # another stemmer
+    assert len(list(tmp_path.glob("glossary-*.json"))) == 3
+    files[0].write_text("{not json", encoding="utf-8")  # a damaged copy is rebuilt, not trusted
+    assert build(VOCABULARY, tokenize_en, cache_dir=tmp_path, tokens_version="v1") == first
+
+
+def test_an_unwritable_cache_dir_still_gives_the_glossary(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert build(VOCABULARY, tokenize_en, cache_dir=blocker / "sub") == build(VOCABULARY, tokenize_en)
