@@ -36,6 +36,7 @@ from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
+from rag.places import is_place
 from rag.references import find_references
 from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
 from rag.segmentation import tagged_names
@@ -123,17 +124,18 @@ class Verdict:
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
     r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase)|\b(?:do|would) you recommend\b"
-    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要|能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|买哪|卖哪",
+    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要|能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|买哪|卖哪"
+    # a choice between options for the asker: 我该做跨境电商还是做AI？ / should I open in Shenzhen or Guangzhou?
+    r"|我(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b",
     re.I)
-_RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年|明年|后年|去年|前年|本周|这周|下周|上周|周末|本月|这个月|下个月|上个月")
+_RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年(?!\s*\d{1,2}(?:周?岁|[，,。！？?!\s]|$))|明年|后年|去年|前年|本周|这周|下周|"
+                                r"上周|周末|本月|这个月|下个月|上个月")  # 我今年26: an age, not a date
 _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
                                r"(?:week|weekend|month|year))\b", re.I)
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
-_REGION = re.compile(r"^(.)([东西南北])部?$")
 _PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|区|县)$")
-_DIRECTIONS = re.compile(r"^[东西南北中]+[部方]?$")  # 粤东西北 → 西北: a direction, not a place name
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
 # 香港 is mentioned as 港 in 粤港澳. General knowledge (provinces, SARs, major countries), not document-specific.
 _ABBREVIATIONS = {
@@ -218,11 +220,15 @@ _PHRASE_BREAKS = "，。；：、！？\\s（）()《》“”"
 _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 characters between 资 and 委
 
 
-def _names_region(word: str, zh_text: str) -> bool:
-    """Whether `word` is a part of a place the text names with its directions: 粤北 in 粤东西北 (粤东、粤西、粤北)."""
-    m = _REGION.match(word)
-    return bool(m and m.group(1) in _ABBREVIATION_CHARS
-                and re.search(rf"{m.group(1)}[东西南北]*{m.group(2)}", zh_text))
+_ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b", re.I)
+_CLAUSE_BREAK = re.compile(r"[,.;:!?—–()]")
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause of `text` around text[start:end] (between punctuation marks)."""
+    before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
+    after = _CLAUSE_BREAK.search(text, end)
+    return text[before[-1] if before else 0:after.start() if after else len(text)]
 
 
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
@@ -230,20 +236,23 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
     out = []
     if language == "zh" or has_cjk(question):
         organisations = set(tagged_names(question, ("nt",)))
+        zh_text = retriever.corpus_text("zh")
         for word in tagged_names(question, ("ns", "nt")):
-            if not _DIRECTIONS.match(word):
-                short = _PLACE_SUFFIX.sub("", word)
-                zh_text = retriever.corpus_text("zh")
-                if not (retriever.mentions(word) or retriever.mentions(short) or _names_region(word, zh_text)
-                        or _mentioned_by_abbreviation(short, zh_text)
-                        or (word in organisations and _abbreviates(word, zh_text))):
-                    out.append(word)
+            if word not in organisations and not is_place(word):
+                continue  # jieba tags common words as places too (太极, 大城市, 山区, 粤北)
+            short = _PLACE_SUFFIX.sub("", word)
+            if not (retriever.mentions(word) or retriever.mentions(short)
+                    or _mentioned_by_abbreviation(short, zh_text)
+                    or (word in organisations and _abbreviates(word, zh_text))):
+                out.append(word)
     if language == "en":
         for m in _EN_NAME.finditer(question):
             before = question[:m.start()].rstrip()
             if not before or not re.search(r"[A-Za-z0-9,]$", before):
                 continue  # a sentence's first word is capitalised anyway
             word = re.sub(r"['’]s$", "", m.group(0))
+            if _ABOUT_THE_ASKER.search(_clause(question, m.start(), m.end())):
+                continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
             if word not in _EN_NOT_NAMES and not retriever.mentions(word) and retriever.fully_translated:
                 out.append(word)

@@ -69,10 +69,22 @@ def test_when_opening_a_condition_does_not_ask_for_a_date() -> None:
     assert quantity_asked("When will the charging network be finished?", "en") == quantity_asked("Which year?", "en")
 
 
-def test_a_direction_of_a_place_named_in_a_compound_is_known() -> None:
-    from rag.extractive import _names_region
+def test_only_real_places_count_as_place_names() -> None:
+    from rag.places import is_place
 
-    text = "支持粤东西北地区振兴发展；发展海洋经济"
-    assert _names_region("粤北", text) and _names_region("粤东", text)
-    assert not _names_region("海南", text)  # a province, not 海 + 南
-    assert not _names_region("苏北", text)  # 苏 + direction never named
+    for place in ("东莞", "东莞市", "顺德区", "浦东新区", "北京", "海南省", "广西壮族自治区", "德国", "美国", "欧洲", "东盟"):
+        assert is_place(place), place
+    for word in ("太极", "大城市", "山区", "拉闸", "上门", "粤北", "西北"):  # jieba tags these as places
+        assert not is_place(word), word
+
+
+def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
+    from rag.extractive import _ABOUT_THE_ASKER, _ADVICE, _RELATIVE_TIME_ZH, _clause
+
+    q = "We make industrial pumps in Dongguan. What does the plan say about Fujian's ports?"
+    assert _ABOUT_THE_ASKER.search(_clause(q, q.index("Dongguan"), q.index("Dongguan") + 8))
+    assert not _ABOUT_THE_ASKER.search(_clause(q, q.index("Fujian"), q.index("Fujian") + 6))
+    assert not _RELATIVE_TIME_ZH.search("我今年26，刚在广州注册了一家公司")  # an age
+    assert _RELATIVE_TIME_ZH.search("今年3月出台了什么政策？") and _RELATIVE_TIME_ZH.search("今年要完成什么？")
+    assert _ADVICE.search("你觉得我该做跨境电商还是做AI应用？") and _ADVICE.search("Should I open in Shenzhen or Guangzhou?")
+    assert not _ADVICE.search("文件对中小企业融资有什么支持？")
