@@ -98,6 +98,7 @@ CSS = """
 .pq-unit-section .pq-zh p:first-child { font-weight: 700; }
 .pq-unit p { margin: 0 0 6px; }
 .pq-unit:target, .pq-unit.pq-flash { outline: 2px solid var(--color-accent); border-radius: 8px; }
+#pq-library-table td { word-break: break-word; }  /* long document ids wrap instead of widening the page */
 @media (max-width: 900px) {
   .pq-cols, .pq-doc-body { grid-template-columns: 1fr; }
   .pq-en { border-left: 0; padding-left: 0; }

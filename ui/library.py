@@ -199,6 +199,7 @@ def build_library_tab(settings: Settings, L: str, picker: gr.Dropdown,
     docs = built
     with gr.Tab(t("tab_library", L), id="library", elem_id="pq-tab-library"):
         table = gr.Dataframe(library_rows(docs, L), headers=headers, interactive=False, wrap=True,
+                             column_widths=["24%", "30%", "10%", "7%", "14%", "15%"],  # long ids wrap, page fits
                              elem_id="pq-library-table", label=t("tab_library", L))
         status = gr.Markdown(elem_id="pq-library-status")
         with gr.Row(equal_height=False, elem_classes=["pq-wrap"]):

@@ -43,7 +43,8 @@ def _shot(page: Any, path: Path, *, top: bool = True) -> Path:
 
 
 def take(out: Path) -> list[Path]:
-    """Write ui-zh.png, ui-en.png, ui-document.png and ui-phone.png into `out`; return their paths."""
+    """Write ui-zh.png, ui-en.png, ui-document.png, ui-phone.png and ui-library.png into `out`; return their
+    paths."""
     from playwright.sync_api import sync_playwright
 
     from rag import ingest, load_settings
@@ -82,6 +83,21 @@ def take(out: Path) -> list[Path]:
                 page.wait_for_timeout(600)
                 page.locator("#pq-turn-1").scroll_into_view_if_needed()
                 written.append(_shot(page, out / "ui-phone.png", top=False))
+                page.context.close()
+            finally:
+                browser.close()
+        # The Library tab over the bundled library: the featured document and the six regulations.
+        library = settings.with_overrides(store_dir=Path(tmp) / "library",
+                                          data_files=(DATA, *sorted((DATA.parent / "library").glob("*.md"))))
+        ingest(library, progress=False)
+        with serve_app(library) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = _page(browser, url, 1440, 900)
+                page.get_by_role("tab", name="文件库 · Library").click()
+                page.locator("#pq-library-table").wait_for()
+                page.wait_for_timeout(600)
+                written.append(_shot(page, out / "ui-library.png"))
                 page.context.close()
             finally:
                 browser.close()
