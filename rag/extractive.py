@@ -36,7 +36,7 @@ from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, without_pointers
 from rag.document import Unit
-from rag.places import is_place
+from rag.places import is_place, short_name
 from rag.references import find_references
 from rag.retrieval import HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
 from rag.segmentation import tagged_names
@@ -135,7 +135,6 @@ _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
-_PLACE_SUFFIX = re.compile(r"(?<=..)(?:省|市|区|县)$")
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
 # 香港 is mentioned as 港 in 粤港澳. General knowledge (provinces, SARs, major countries), not document-specific.
 _ABBREVIATIONS = {
@@ -240,7 +239,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         for word in tagged_names(question, ("ns", "nt")):
             if word not in organisations and not is_place(word):
                 continue  # jieba tags common words as places too (太极, 大城市, 山区, 粤北)
-            short = _PLACE_SUFFIX.sub("", word)
+            short = short_name(word)
             if not (retriever.mentions(word) or retriever.mentions(short)
                     or _mentioned_by_abbreviation(short, zh_text)
                     or (word in organisations and _abbreviates(word, zh_text))):

@@ -25,7 +25,8 @@ WORLD_REGIONS = frozenset({"亚洲", "欧洲", "非洲", "美洲", "北美", "�
                            "东南亚", "南亚", "中亚", "东亚", "西亚", "北欧", "东欧", "西欧", "南欧", "欧盟", "东盟"})
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
+    """The name without its generic suffix: 东莞市 → 东莞, 浦东新区 → 浦东 (a name of two characters stays whole)."""
     return _SUFFIX.sub("", name)
 
 
@@ -50,11 +51,11 @@ def _countries() -> set[str]:
 def _places() -> tuple[frozenset[str], frozenset[str]]:
     """(full names, names without their generic suffix)."""
     names = _chinese_divisions() | _countries() | WORLD_REGIONS
-    return frozenset(names), frozenset(_short(n) for n in names)
+    return frozenset(names), frozenset(short_name(n) for n in names)
 
 
 def is_place(word: str) -> bool:
     """Whether `word` (Chinese) names a real place: 东莞, 东莞市, 浦东新区, 德国, 欧洲 — not 太极, 山区, nor 大城市
     (大城 is a county, 大城县, but a word ending in 市 must be a city's full name)."""
     full, short = _places()
-    return word in full or (_short(word) == word and word in short)
+    return word in full or (short_name(word) == word and word in short)
