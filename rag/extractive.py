@@ -219,8 +219,9 @@ _PHRASE_BREAKS = "，。；：、！？\\s（）()《》“”"
 _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 characters between 资 and 委
 
 
-_ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b", re.I)
-_CLAUSE_BREAK = re.compile(r"[,.;:!?—–()]")
+# First person: the asker (我/咱/俺, not 我国/我省/我市, which in policy Chinese mean China, Guangdong, the city).
+_ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[我咱俺](?![国省市区县])", re.I)
+_CLAUSE_BREAK = re.compile(r"[,.;:!?—–()，。；：！？（）]")
 
 
 def _clause(text: str, start: int, end: int) -> str:
@@ -228,6 +229,12 @@ def _clause(text: str, start: int, end: int) -> str:
     before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
     after = _CLAUSE_BREAK.search(text, end)
     return text[before[-1] if before else 0:after.start() if after else len(text)]
+
+
+def _about_the_asker(question: str, name: str) -> bool:
+    """Whether every mention of `name` is in a clause about the asker (first person): context, not the subject."""
+    spans = [(m.start(), m.end()) for m in re.finditer(re.escape(name), question)]
+    return bool(spans) and all(_ABOUT_THE_ASKER.search(_clause(question, a, b)) for a, b in spans)
 
 
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
@@ -239,6 +246,8 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         for word in tagged_names(question, ("ns", "nt")):
             if word not in organisations and not is_place(word):
                 continue  # jieba tags common words as places too (太极, 大城市, 山区, 粤北)
+            if _about_the_asker(question, word):
+                continue  # 我在湛江做海鲜批发: where the asker is, not what the question is about
             short = short_name(word)
             if not (retriever.mentions(word) or retriever.mentions(short)
                     or _mentioned_by_abbreviation(short, zh_text)
@@ -250,7 +259,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if not before or not re.search(r"[A-Za-z0-9,]$", before):
                 continue  # a sentence's first word is capitalised anyway
             word = re.sub(r"['’]s$", "", m.group(0))
-            if _ABOUT_THE_ASKER.search(_clause(question, m.start(), m.end())):
+            if _about_the_asker(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
             if word not in _EN_NOT_NAMES and not retriever.mentions(word) and retriever.fully_translated:

@@ -88,3 +88,12 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
     assert _RELATIVE_TIME_ZH.search("今年3月出台了什么政策？") and _RELATIVE_TIME_ZH.search("今年要完成什么？")
     assert _ADVICE.search("你觉得我该做跨境电商还是做AI应用？") and _ADVICE.search("Should I open in Shenzhen or Guangzhou?")
     assert not _ADVICE.search("文件对中小企业融资有什么支持？")
+
+
+def test_a_place_in_a_chinese_clause_about_the_asker_is_context() -> None:
+    from rag.extractive import _about_the_asker
+
+    assert _about_the_asker("我在湛江做海鲜批发，文件里有没有说要搞冷链？", "湛江")
+    assert not _about_the_asker("湛江的港口有什么规划？", "湛江")
+    assert not _about_the_asker("我国对海南自由贸易港有什么部署？", "海南")  # 我国 is China, not the asker
+    assert not _about_the_asker("我在佛山开店。文件对佛山有什么安排？", "佛山")  # asked about as well
