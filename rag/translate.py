@@ -21,7 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.config import Settings
-from rag.document import PolicyDocument, parse_policy_document
+from rag.document import PolicyDocument, doc_id_for, parse_policy_document
 from rag.errors import InputError, LLMError, PolicyQAError
 from rag.llm import describe_llm_error, llm_errors, stream_chat
 from rag.text import split_sentences
@@ -64,9 +64,9 @@ def find_document(settings: Settings, doc_id: str) -> PolicyDocument:
     """The document with this id: a configured one, else a stored one (an upload) by the file it was ingested from.
 
     InputError listing the ids otherwise."""
-    docs = {d.doc_id: d for d in (parse_policy_document(p) for p in settings.data_files)}
-    if doc_id in docs:
-        return docs[doc_id]
+    configured = {doc_id_for(p): p for p in settings.data_files}  # ids come from file names: parse one file only
+    if doc_id in configured:
+        return parse_policy_document(configured[doc_id])
     from rag.index import stored_document_paths
 
     try:
@@ -78,7 +78,7 @@ def find_document(settings: Settings, doc_id: str) -> PolicyDocument:
             return parse_policy_document(stored[doc_id])
         raise InputError(f"{doc_id}: its file {stored[doc_id]} is gone; ingest the document again to translate it",
                          f"{doc_id}：其文件 {stored[doc_id]} 已不存在；请重新入库后再翻译")
-    ids = ", ".join(dict.fromkeys([*docs, *stored]))
+    ids = ", ".join(dict.fromkeys([*configured, *stored]))
     raise InputError(f"no such document: {doc_id} (documents: {ids})", f"没有这个文件：{doc_id}（可选：{ids}）")
 
 
