@@ -323,6 +323,7 @@ class HybridRetriever:
         return sum(idf.get(t, unseen) for t in terms if t in present) / total
 
     # -- scope -------------------------------------------------------------------------------------
+    _glossary_terms: dict[str, list[str]] | None = None  # see _glossary
     _dense_oversample = 1.0  # dense candidates asked of the store per kept one (a view over part of it asks more)
 
     def view(self, documents: Sequence[str]) -> HybridRetriever:
@@ -417,11 +418,10 @@ class HybridRetriever:
         """English stems → this store's Chinese words (rag.glossary), built on the first English question that
         needs it; a view over some documents shares its parent's."""
         source: HybridRetriever = getattr(self, "_parent", self)
-        cache: dict[str, dict[str, list[str]]] = vars(source).setdefault("_glossary_cache", {})
-        if "zh" not in cache:
-            cache["zh"] = glossary.build(source._idf["zh"], tokenize_en, cache_dir=source.cache_dir,
-                                         tokens_version=TOKENS_VERSION)
-        return cache["zh"]
+        if source._glossary_terms is None:
+            source._glossary_terms = glossary.build(source._idf["zh"], tokenize_en, cache_dir=source.cache_dir,
+                                                    tokens_version=TOKENS_VERSION)
+        return source._glossary_terms
 
     # -- search ----------------------------------------------------------------------------------
     def _ranked_lists(self, question: str, language: str, mode: str) -> dict[str, list[tuple[Key, float]]]:
