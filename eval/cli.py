@@ -41,6 +41,14 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _print_table(heading: str, table: str | None) -> None:
+    """A report table under its heading and a blank line; nothing when the table is empty."""
+    if table:
+        print(f"{heading}:")
+        print(table)
+        print()
+
+
 def default_reports_dir() -> Path:
     """``eval/reports`` of the source checkout (git-ignored); for an installed package, ``./eval/reports``."""
     if (EVAL_DIR.parent / "pyproject.toml").exists():
@@ -133,19 +141,10 @@ def _cmd_answers(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Evaluation {run_dir.name}: {len(rows)} cases, backend {backend}"
           f"{', judge ' + args.judge if args.judge != 'none' else ''}, {meta['duration_s']} s")
     print()
-    splits = split_table(rows, scored)
-    if splits:
-        print("tune vs test (constants chosen on tune; gates score test):")
-        print(splits)
-        print()
-    print(f"{'test split' if len(gated) < len(rows) else 'all cases'}:")
-    print(summary_table(summary))
-    print()
-    per_doc = per_document_table(rows, scored)
-    if per_doc:
-        print("per document (cases with a gold document; scored on document + unit):")
-        print(per_doc)
-        print()
+    _print_table("tune vs test (constants chosen on tune; gates score test)", split_table(rows, scored))
+    _print_table("test split" if len(gated) < len(rows) else "all cases", summary_table(summary))
+    _print_table("per document (cases with a gold document; scored on document + unit)",
+                 per_document_table(rows, scored))
     print(f"report: {paths['report.md']}")
     if not gates:
         msg = f"no [gate.{backend}] table in {THRESHOLDS}: nothing to check"
