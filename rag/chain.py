@@ -30,11 +30,13 @@ from rag.conversation import (
     format_history,
     needs_condensing,
     normalize_history,
+    points_back,
     previous_citations,
     rule_condense,
+    topic_question,
 )
 from rag.document import Unit
-from rag.extractive import aligned_quotes, extractive_answer, refusal_text, unit_sentences
+from rag.extractive import aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
 from rag.llm import ChatReply, describe_llm_error, llm_errors, resolve_backend, stream_chat
 from rag.retrieval import HybridRetriever, SearchOutcome
 from rag.text import detect_language
@@ -119,9 +121,11 @@ class AnswerChain:
         question = state["question"]
         standalone = question
         prefer: list[str] = []
+        topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
             prefer = previous_citations(history) if continues_topic(question, history) else []
+            topic = topic_question(question, history) if points_back(question) else ""
             if state["backend"] == "openai":
                 # At most half the time left: the answer itself must still fit in the question's deadline.
                 now = time.monotonic()
@@ -129,7 +133,8 @@ class AnswerChain:
                 prompt = render("condense", history=format_history(history), question=question)
                 try:
                     text = "".join(stream_chat(self.settings, [{"role": "user", "content": prompt}], deadline)).strip()
-                    standalone = text if 0 < len(text) <= self.settings.max_question_chars else standalone
+                    if 0 < len(text) <= self.settings.max_question_chars:
+                        standalone, topic = text, ""
                 except llm_errors() as exc:  # the rule-based rewrite still works without the LLM
                     # A fault of the LLM service, already reported in the answer's warnings: the traceback is for -v.
                     log.warning("LLM condense failed (%s); using the rule-based rewrite", describe_llm_error(exc).en)
@@ -137,13 +142,21 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "prefer": prefer, "t_condense": _ms(start)}
+                "prefer": prefer, "topic": topic, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
-        query = expand_colloquial(state["standalone"], state["retrieval_language"])
-        outcome = self.retriever.search(query, state["retrieval_language"], state["k"],
-                                        documents=state.get("documents"))
+        language = state["retrieval_language"]
+        query = expand_colloquial(state["standalone"], language)
+        outcome = self.retriever.search(query, language, state["k"], documents=state.get("documents"))
+        if state.get("topic") and outcome.results and outcome.results[0].match == "lookup" and not check_answerable(
+                query, outcome, self.retriever.for_outcome(outcome), language).answerable:
+            # "Once they've filed it, how soon…": "it" named the cited unit, which cannot answer; if the
+            # conversation's topic finds units that can, "it" meant the topic (the complaint), not the article.
+            alt_query = expand_colloquial(state["topic"], language)
+            alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
+            if check_answerable(alt_query, alt, self.retriever.for_outcome(alt), language).answerable:
+                query, outcome, state = alt_query, alt, {**state, "standalone": state["topic"]}
         # The answer judges and quotes with the statistics of the documents searched (one document: as if alone).
         return {**state, "query": query, "outcome": outcome, "retriever": self.retriever.for_outcome(outcome),
                 "t_retrieve": _ms(start)}

@@ -14,6 +14,13 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
    chains) is repeated with the new topic swapped in. A place may be swapped across languages ("What about
    Shenzhen?" after 广州在文件里的定位是什么？) through the small gazetteer below. An elliptical question whose
    topic fits no slot ("And what about housing?", 那养老呢？) is a new question on that topic.
+4. A question that points back to a **place** — 那边 / 那里 / 当地 / "there" (not "is there", "in there") — and
+   names none of its own continues with the previous question's place put in the pointer's stead: 那在那边上班的
+   澳门人，个税怎么算？ after a question on 横琴 asks about 横琴; its topic (个税) is its own.
+
+When a pointer (rule 2) names the cited unit but that unit cannot answer the question ("Once they've filed it, how
+soon must the office decide?" — "it" is the complaint, not the article), the chain asks `topic_question` instead:
+the question with the previous one after it, searched like any other, if that can be answered.
 """
 
 from __future__ import annotations
@@ -42,6 +49,10 @@ _ELLIPSIS_ZH = re.compile(r"^(?:(?P<lead>那么|那|还有|另外|以及)\s*)?(?
 # And Shenzhen? / What about Qianhai? / And for 2035? / How about the 2035 goals?
 _ELLIPSIS_EN = re.compile(r"^(?:(?:and|but|ok(?:ay)?|so)[,\s]+)?(?:(?P<about>what|how)\s+about\s+)?"
                           r"(?:(?:for|in|on|regarding)\s+)?(?:the\s+)?(?P<topic>[^?.!]{1,40}?)\s*[?.!]*$", re.I)
+# 那边 / "there": a place the conversation named. Not the existential "is there", nor "in there" (the document).
+_PLACE_POINTER_ZH = re.compile(r"那边|那里|那儿|当地|该地")
+_PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\bwere )\b(?:over |out |down )?there\b"
+                               r"(?=\s*(?:[?.!,;:—–]|$))", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
@@ -159,8 +170,9 @@ def _cited_unit_label(history: list[Message], language: str) -> str:
             r = refs[0]
             # A citation naming its document ([《广东省知识产权保护条例》第三十条] / [<English title>, Art. 30]) keeps
             # the document in the follow-up, so it is not asked over every document of the library.
-            named = _CITED_DOCUMENT.search(m["content"][:r.start])
-            title = (named.group(1) or named.group(2)).strip() if named else ""
+            before = m["content"][:r.start]
+            named = _CITED_BOOK.search(before) or _CITED_TITLE.search(before)  # 《…》 first: it may follow a lead-in
+            title = named.group(1).strip() if named else ""
             if r.kind == "article":
                 label = f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
             else:
@@ -172,7 +184,8 @@ def _cited_unit_label(history: list[Message], language: str) -> str:
     return ""
 
 
-_CITED_DOCUMENT = re.compile(r"(《[^》\n]{2,80}》),?\s*$|(?:^|\n|\[)([^\[\]\n]{4,120}),\s*$")
+_CITED_BOOK = re.compile(r"(《[^》\n]{2,80}》),?\s*$")
+_CITED_TITLE = re.compile(r"(?:^|\n|\[)([^\[\]\n]{4,120}),\s*$")
 
 
 MAX_TURNS = 12  # messages looked back at: a follow-up refers to the last few turns, not to the whole chat
@@ -189,10 +202,22 @@ def _previous_question(history: list[Message]) -> str:
     return previous
 
 
+def _with_place(question: str, previous: str) -> str | None:
+    """`question` with its place pointer (那边, "there") replaced by the first place of the previous question that
+    it does not name itself (在那边上班的澳门人 after 横琴: 横琴, not 澳门), or None."""
+    m = (_PLACE_POINTER_ZH if has_cjk(question) else _PLACE_POINTER_EN).search(question)
+    named = _places(question) if m else []
+    places = [p for p in _places(previous) if not any(_same_place(p, n) for n in named)] if m else []
+    if not m or not places:
+        return None
+    place = _in_language(places[0], "zh" if has_cjk(question) else "en")
+    return question[:m.start()] + (place if has_cjk(question) else f"in {place}") + question[m.end():]
+
+
 def _continues(question: str, history: list[Message], previous: str) -> bool:
     if not history or find_references(question):
         return False
-    if points_back(question):
+    if points_back(question) or _with_place(question, previous):
         return True
     topic = elliptical_topic(question)
     return topic is not None and swap_topic(topic, previous) is not None
@@ -203,10 +228,12 @@ def _standalone(question: str, history: list[Message], previous: str, language: 
     if not _continues(question, history, previous):
         return question
     language = language or _language(question)
+    placed = _with_place(question, previous)
     if points_back(question):
+        question = placed or question
         label = _cited_unit_label(history, language)
         return f"{label} {question}" if label else f"{question} {previous}".strip()
-    return swap_topic(elliptical_topic(question) or "", previous) or question
+    return placed or swap_topic(elliptical_topic(question) or "", previous) or question
 
 
 def without_pointers(question: str) -> str:
@@ -223,8 +250,17 @@ def previous_citations(history: list[Message]) -> list[str]:
 
 
 def continues_topic(question: str, history: list[Message]) -> bool:
-    """Whether an elliptical follow-up carries the previous question over (那深圳呢？ after 广州…)."""
-    return needs_condensing(question, history) and not points_back(question)
+    """Whether an elliptical follow-up carries the previous question over (那深圳呢？ after 广州…); a place pointer
+    carries only the place, not the topic."""
+    return (needs_condensing(question, history) and not points_back(question)
+            and not _with_place(question, _previous_question(history)))
+
+
+def topic_question(question: str, history: list[Message]) -> str:
+    """What a pointer ("it", 它) means when the unit the last answer cited does not speak to the question: the
+    conversation's topic, i.e. the question with the previous (standalone) question after it."""
+    previous = _previous_question(history)
+    return f"{_with_place(question, previous) or question} {previous}".strip()
 
 
 def needs_condensing(question: str, history: list[Message]) -> bool:

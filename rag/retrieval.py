@@ -32,7 +32,7 @@ from rag.document import Unit
 from rag.errors import InputError
 from rag.references import Reference, find_references
 from rag.segmentation import jieba
-from rag.text import has_cjk
+from rag.text import detect_language, has_cjk
 from vectorstore import VectorStore
 
 _EN_STOP = frozenset({
@@ -312,7 +312,10 @@ class HybridRetriever:
         Terms the corpus never uses weigh the most, so a question about something the document does not
         mention ("weather", "海南自贸港") scores low even if its generic words match. The extractive answerer
         uses it to pick sentences and, with dense similarity, to judge whether a question is on topic.
+        An English question against Chinese text (a unit with no translation) is matched through the glossary.
         """
+        if language == "en" and detect_language(text) == "zh":
+            return self._gloss_coverage(question, text)
         idf = self._idf[language]
         unseen = max(idf.values(), default=1.0) * 1.5
         terms = set(self.tokens(question, language))
@@ -321,6 +324,23 @@ class HybridRetriever:
         present = set(self.tokens(text, language))
         total = sum(idf.get(t, unseen) for t in terms)
         return sum(idf.get(t, unseen) for t in terms if t in present) / total
+
+    def _gloss_coverage(self, question: str, text_zh: str) -> float:
+        """`coverage` of an English question by Chinese text, through the glossary (rag.glossary): the IDF-weighted
+        share of the question's glossed words whose Chinese words `text_zh` uses (0..1).
+
+        Words CC-CEDICT cannot gloss into the documents' vocabulary ("laozihao", "startup") are left out rather than
+        counted as missing: across languages, not finding a word says nothing about whether the text covers it.
+        """
+        idf, present = self._idf["zh"], set(tokenize_zh(text_zh))
+        covered = total = 0.0
+        for stem in dict.fromkeys(tokenize_en(question)):
+            words = [w for w in glossary.chinese_terms([stem], self._glossary()) if w in idf]
+            if words:
+                weight = max(idf[w] for w in words)
+                total += weight
+                covered += weight if present.intersection(words) else 0.0
+        return covered / total if total else 0.0
 
     # -- scope -------------------------------------------------------------------------------------
     _glossary_terms: dict[str, list[str]] | None = None  # see _glossary

@@ -163,6 +163,23 @@ def test_a_follow_up_stays_in_the_document_the_last_answer_cited(library: rag.Se
     assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(IP, "A30")}
 
 
+def test_it_in_a_follow_up_is_the_topic_when_the_cited_article_cannot_answer(library: rag.Settings) -> None:
+    """"it" names the article the last answer cited — unless that article cannot answer and the conversation's
+    topic can: here "it" is the complaint, and the time limits are in another article of the same regulation."""
+    first_q = ("Under Guangdong's foreign investment protection rules, can a foreign-invested company complain about "
+               "a government department that violated its rights?")
+    first = rag.answer(first_q, settings=library)
+    history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.text}]
+    follow = rag.answer("Once they've filed it, how quickly does the office have to decide whether to take it on, "
+                        "and how long can handling take?", history=history, settings=library)
+    assert not follow.refused, follow.text
+    assert follow.citations and follow.citations[0].unit_id != first.citations[0].unit_id, follow.text
+    assert all(c.doc_id == first.citations[0].doc_id for c in follow.citations), follow.text
+    again = rag.answer("What else does it say?", history=history, settings=library)  # the article itself
+    assert {(c.doc_id, c.unit_id) for c in again.citations} == {(first.citations[0].doc_id,
+                                                                 first.citations[0].unit_id)}, again.text
+
+
 def test_an_english_question_finds_a_chinese_only_regulation_over_a_weak_english_word_match(
         library: rag.Settings) -> None:
     """English BM25 sees only translated units; one shared word must not outrank the regulation that answers."""

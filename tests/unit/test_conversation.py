@@ -13,6 +13,7 @@ from rag.conversation import (
     normalize_history,
     points_back,
     previous_citations,
+    topic_question,
     without_pointers,
 )
 
@@ -61,6 +62,16 @@ CASES = [
      "Article 8 What traditional industries does this article mention?"),
     (chat("What are the 2027 goals?", "Part I (…) states: … [Part I]."), "它还说了什么？", "第一部分 它还说了什么？"),
     (["第五条讲了什么？"], "它对住房有什么要求？", "第五条 它对住房有什么要求？"),  # plain previous questions
+    # pointing back to a place (那边, there): the previous question's place in its stead, the topic the question's own
+    (chat("横琴合作区的企业所得税有什么优惠？", "…[第三十六条]。"), "那在那边上班的澳门人，个税怎么算？",
+     "那在横琴上班的澳门人，个税怎么算？"),  # 澳门 is named by the question itself: not the place meant
+    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "当地有什么金融政策？", "前海有什么金融政策？"),
+    (chat("深圳在文件里的定位是什么？", "…[第四条]。"), "Are there any rules on housing there?",
+     "Are there any rules on housing in Shenzhen?"),
+    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Is there anything on pensions?",
+     "Is there anything on pensions?"),  # existential "is there"
+    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Anything in there about EV charging?",
+     "Anything in there about EV charging?"),  # "in there": the document
 ]
 
 
@@ -144,3 +155,12 @@ def test_a_long_chain_of_follow_ups_is_condensed_in_one_pass() -> None:
     assert condense_question("那南沙呢？", history) in ("南沙有什么安排？", "那南沙呢？")
     short = chat("横琴有什么安排？", "…[第三条]。", "前海呢？", "…[第三条]。")
     assert condense_question("那南沙呢？", short) == "南沙有什么安排？"
+
+
+def test_topic_question_is_the_question_with_the_previous_one_after_it() -> None:
+    """What "it" means when the cited unit does not speak to the question (the chain decides, by retrieval)."""
+    history = chat("Can a foreign-invested company complain about a department?", "… [Article 24 of …].")
+    assert topic_question("Once they've filed it, how soon must the office decide?", history) == (
+        "Once they've filed it, how soon must the office decide? "
+        "Can a foreign-invested company complain about a department?")
+    assert not continues_topic("那在那边上班的澳门人，个税怎么算？", chat("横琴合作区的企业所得税有什么优惠？", "…"))

@@ -97,3 +97,30 @@ def test_a_place_in_a_chinese_clause_about_the_asker_is_context() -> None:
     assert not _about_the_asker("湛江的港口有什么规划？", "湛江")
     assert not _about_the_asker("我国对海南自由贸易港有什么部署？", "海南")  # 我国 is China, not the asker
     assert not _about_the_asker("我在佛山开店。文件对佛山有什么安排？", "佛山")  # asked about as well
+
+
+def test_a_few_in_a_yes_no_question_is_not_a_quantity_question() -> None:
+    from rag.extractive import quantity_asked
+
+    assert quantity_asked("家里承包的几亩地这两年一直荒着没种，会有什么后果吗？", "zh") is None
+    assert quantity_asked("文件提到几个试点？", "zh") is not None
+    assert quantity_asked("几亩地荒着有后果吗？文件提到几个试点？", "zh") is not None  # the second sentence asks
+
+
+def test_a_relative_time_in_the_askers_own_clause_is_context_unless_that_clause_asks() -> None:
+    from rag.extractive import _asker_context
+
+    q = "我们下个月在广州办一场展会，作为主办方，知识产权方面有什么必须做的？"
+    assert _asker_context(q, q.index("下个月"), q.index("下个月") + 3)
+    q = "Should I retrain and switch into that industry next year?"
+    assert not _asker_context(q, q.index("next year"), q.index("next year") + 9)  # asked about
+    q = "下个月有什么新政策？"
+    assert not _asker_context(q, 0, 3)  # no asker
+
+
+def test_a_unit_names_the_places_in_its_documents_title() -> None:
+    from rag.extractive import _mentions_all
+
+    article = dataclasses.replace(UNTRANSLATED, doc_title="横琴粤澳深度合作区发展促进条例", text="合作区内的澳门居民……")
+    assert _mentions_all(article, ["横琴"], "zh")
+    assert not _mentions_all(A5, ["横琴"], "zh")
