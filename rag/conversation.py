@@ -5,7 +5,7 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
 1. A question that names its own unit (第八条, Article 8, Part I) or says nothing that points back is a **new
    question**: it is answered exactly as if asked alone. "今天天气怎么样？" after 第四十条, "And what about housing?"
    after a question on talent, "Thanks. Separately, what about food security?" are new questions.
-2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that part" / "it" (not the dummy
+2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that part" / "it" / "they" (not the dummy
    "is it easier …") — continues: the unit the previous answer cited first (the most relevant one) is named in
    front of it ("第八条 这一条还提到了哪些传统产业？"). Without a cited unit, the previous question is added.
 3. An **elliptical** question — 那深圳呢？ / 前海呢？ / 那2035年呢？ / "And Shenzhen?" / "What about Qianhai?" /
@@ -38,7 +38,7 @@ Message = dict[str, Any]
 _POINTS_BACK_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条|它|其中|里面还")
 _POINTS_BACK_EN = re.compile(
     r"\b(?:this|that|the same|the above|the previous) (?:article|section|part|provision|one|clause)\b"
-    r"|\bit\b|\bits\b", re.I)
+    r"|\bit\b|\bits\b|\bthey\b|\bthem\b|\btheir\b", re.I)
 # "Is it easier …", "it is possible …": "it" that refers to nothing.
 _DUMMY_IT = re.compile(r"\b(?:is|was|will|would|does|did) it (?:be )?(?:easier|harder|possible|true|likely|hard|"
                        r"easy|necessary|enough|worth)\b|\bit(?:'s| is| was) (?:easier|harder|possible|true|likely|"

@@ -7,14 +7,16 @@ Why extractive: no instruct model that installs offline is good enough (see DESI
 is always faithful. What it must not do is quote something loosely related to a question the document cannot
 answer, so before quoting it checks that the question is answerable (`check_answerable`):
 
-1. scope   — it asks for buying / investing advice ("should I buy…", 买哪只股票) or about a time relative to the asker
-             (明天, next year) that the document never uses: a dated policy text cannot speak to either;
+1. scope   — it asks for buying / investing advice ("should I buy…", 买哪只股票, 现在入手划算吗) or about a time
+             relative to the asker (明天, next year) that the document never uses: a dated policy text cannot speak
+             to either. A time in the asker's own clause that does not itself ask (我们下个月办展会，…) is context;
 2. names   — it names a place or organisation that the document never mentions (北京市, Hainan, Lingang): a
              jieba ns tag counts only for a real place (rag.places), an nt tag is also matched against the full
              names the text uses (共青团 = 共产主义青年团), and a place in a clause about the asker (我在湛江做…,
              "We make pumps in Dongguan") is context, not the subject;
 3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
-4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target) and no
+4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几 in a
+             yes/no question or a cue in the asker's own non-asking clause: 我们几个朋友…) and no
              sentence of the evidence that is about the question holds a number of that kind (a year; a count;
              an amount with the asked measure word: 亿元, 万辆, jobs);
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
@@ -128,7 +130,8 @@ class Verdict:
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
     r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase)|\b(?:do|would) you recommend\b"
-    r"|\bworth (?:buying|investing)\b|我(?:应该|应当|该|要不要|能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|买哪|卖哪"
+    r"|\bworth (?:buying|investing)\b|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要|能不能|可以)[^？?。]{0,10}?"
+    r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手)[^？?。]{0,12}(?:划算|划得来|值不值|值得)"
     # a choice between options for the asker: 我该做跨境电商还是做AI？ / should I open in Shenzhen or Guangzhou?
     r"|我(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b",
     re.I)
@@ -328,7 +331,8 @@ def _few_in_yes_no(question: str, cue: re.Match[str]) -> bool:
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:
     """What kind of number the question asks for, if it asks for one."""
     if language == "zh":
-        m = next((m for m in _QUANTITY_ZH.finditer(question) if not _few_in_yes_no(question, m)), None)
+        m = next((m for m in _QUANTITY_ZH.finditer(question)
+                  if not _few_in_yes_no(question, m) and not _asker_context(question, m.start(), m.end())), None)
         if not m:
             return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
         cue, measure = m.group(1), m.group(2) or ""

@@ -92,6 +92,7 @@ def test_without_history_every_question_stands_alone(question: str) -> None:
 @pytest.mark.parametrize(("question", "expected"), [
     ("这一条还提到了哪些国家公园？", True), ("该条怎么说？", True), ("它提到了哪些试点？", True),
     ("What does it say about pensions?", True), ("Which parks does that article mention?", True),
+    ("How long do they have to keep the dispute records?", True),
     ("Is it easier to start a business?", False), ("It is possible to buy a flat?", False),
     ("粮食安全方面文件怎么说？", False), ("What does the plan say about food security?", False),
 ])
