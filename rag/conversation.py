@@ -2,8 +2,9 @@
 
 The rule (offline; the LLM condenser of the openai backend is asked only when this rule says to condense):
 
-1. A question that names its own unit (第八条, Article 8, Part I) or says nothing that points back is a **new
-   question**: it is answered exactly as if asked alone. "今天天气怎么样？" after 第四十条, "And what about housing?"
+1. A question that names its own unit (第八条, Article 8, Part I), opens by changing the subject (另外想问下,
+   顺便问一下, "Separately", "By the way", "Different question:" — its "it" is then the document), or says nothing
+   that points back is a **new question**: it is answered exactly as if asked alone. "今天天气怎么样？" after 第四十条, "And what about housing?"
    after a question on talent, "Thanks. Separately, what about food security?" are new questions.
 2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that part" / "it" / "they" (not the dummy
    "is it easier …") — continues: the unit the previous answer cited first (the most relevant one) is named in
@@ -53,6 +54,12 @@ _ELLIPSIS_EN = re.compile(r"^(?:(?:and|but|ok(?:ay)?|so)[,\s]+)?(?:(?P<about>wha
 _PLACE_POINTER_ZH = re.compile(r"那边|那里|那儿|当地|该地")
 _PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\bwere )\b(?:over |out |down )?there\b"
                                r"(?=\s*(?:[?.!,;:—–]|$))", re.I)
+# Openings that change the subject: what follows is a new question even if it says "it" (the document).
+_NEW_SUBJECT = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:separately|by the way|btw|different question|another "
+    r"question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)|on (?:a different|another) "
+    r"(?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b"
+    r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题|另一个问题)", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
@@ -218,7 +225,7 @@ def _continues(question: str, history: list[Message], previous: str) -> bool:
     if not history or find_references(question):
         return False
     if points_back(question) or _with_place(question, previous):
-        return True
+        return not _NEW_SUBJECT.search(question)  # "Separately, what does it say about…": "it" is the document
     topic = elliptical_topic(question)
     return topic is not None and swap_topic(topic, previous) is not None
 

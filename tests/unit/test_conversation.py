@@ -39,6 +39,11 @@ CASES = [
      "Is it easier for Hong Kong people to work in the Bay Area?",
      "Is it easier for Hong Kong people to work in the Bay Area?"),
     (chat("第八条讲了什么？", "…[第八条]。"), "第九条呢？", "第九条呢？"),  # names its own unit
+    (chat("How can consumer spending be boosted?", "Art. 5 (…) states: … [Art. 5]."),
+     "Different question: what does it say about workers' pay?",
+     "Different question: what does it say about workers' pay?"),  # a change of subject: "it" is the document
+    (chat("新能源汽车产业在文件里是怎么布局的？", "…[第八条]。"), "顺便问一下，它对农民工落户有什么说法？",
+     "顺便问一下，它对农民工落户有什么说法？"),
     # elliptical follow-ups with a slot of the same kind: the previous question with the new topic
     (chat("广州在文件里的定位是什么？", "第四条（…）提出：…[第四条]。"), "那深圳呢？", "深圳在文件里的定位是什么？"),
     (chat("横琴在文件里是什么定位？", "…[第三条]。"), "前海呢？", "前海在文件里是什么定位？"),

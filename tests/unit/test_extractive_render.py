@@ -89,6 +89,7 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
     assert _ADVICE.search("你觉得我该做跨境电商还是做AI应用？") and _ADVICE.search("Should I open in Shenzhen or Guangzhou?")
     assert _ADVICE.search("那我现在该不该买点广东民营企业的股票？") and _ADVICE.search("我打算在东莞买套房，现在入手划算吗？")
     assert not _ADVICE.search("刚需买房有没有支持？")
+    assert _ADVICE.search("我想在附近买套房自住，现在这个时机入手合适吗？")
     assert not _ADVICE.search("文件对中小企业融资有什么支持？")
 
 
@@ -109,6 +110,7 @@ def test_a_few_in_a_yes_no_question_is_not_a_quantity_question() -> None:
     assert quantity_asked("几亩地荒着有后果吗？文件提到几个试点？", "zh") is not None  # the second sentence asks
     assert quantity_asked("我们几个朋友凑了点钱想投实业，民间资本可以往哪些方向投？", "zh") is None  # the asker's clause
     assert quantity_asked("我们想知道要建几个充电站？", "zh") is not None  # the asker's clause, but it asks
+    assert quantity_asked("What R&D spending as a share of GDP does the plan aim for?", "en") is not None
 
 
 def test_a_relative_time_in_the_askers_own_clause_is_context_unless_that_clause_asks() -> None:
