@@ -42,6 +42,7 @@ METRICS: tuple[str, ...] = (
     "refusal_correct",
     "false_refusal",
     "language_match",
+    "answered_right",
     "faithfulness",
     "latency_ms",
 )
@@ -488,6 +489,8 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
     * refusal_correct and language_match for every case (1.0 / 0.0); the expected language is the case's
       ``requested_language`` (an answer language the user fixed) if set, else its ``language``.
     * false_refusal for answerable cases: 1.0 when the answer was a refusal (lower is better).
+    * answered_right for every case: refused exactly when due, in the expected language, and (answered) citing a
+      gold unit. Refusal accuracy alone rewards answering a covered question from the wrong article.
     * faithfulness for answers that were not refusals; the answer is judged in ``answer_language``.
     """
     answerable = bool(row.get("answerable", True))
@@ -500,6 +503,8 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
     answer_lang = row.get("answer_language") or (detect_language(answer) if answer else None)
     key_points = list(row.get("key_points") or [])
     graded = answerable and bool(gold)
+    recall = citation_recall(citations, gold) if graded else None
+    in_language = language_match(answer_lang, expected_lang)
 
     def when(cond: bool, value: float | None) -> float | None:
         return value if cond else None
@@ -513,12 +518,14 @@ def score_row(row: Mapping[str, Any]) -> dict[str, float | None]:
         "context_precision": when(graded, context_precision_ids(retrieved, gold)),
         "context_recall": when(graded, context_recall_ids(retrieved, gold)),
         "citation_precision": when(graded, citation_precision(citations, gold)),
-        "citation_recall": when(graded, citation_recall(citations, gold)),
+        "citation_recall": recall,
         "citations_in_context": when(graded, citations_in_context(citations, retrieved)),
         "key_point_coverage": key_point_coverage(answer, key_points, expected_lang or str(answer_lang or "zh")),
         "refusal_correct": float(refusal_correct(refused, answerable)),
         "false_refusal": float(refused) if answerable else None,
-        "language_match": float(language_match(answer_lang, expected_lang)),
+        "language_match": float(in_language),
+        "answered_right": float(refusal_correct(refused, answerable) and in_language
+                                and (refused or not graded or bool(recall))),
         "faithfulness": when(
             not refused and bool(answer.strip()),
             faithfulness_lexical(answer, row.get("cited_texts") or {}, str(answer_lang or expected_lang or "zh")),

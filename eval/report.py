@@ -320,6 +320,7 @@ SPLIT_TABLE_METRICS: tuple[str, ...] = (
     "language_match",
     "citation_precision",
     "false_refusal",
+    "answered_right",
     "key_point_coverage",
 )
 
@@ -344,7 +345,9 @@ def _split_section(rows: Sequence[Mapping[str, Any]], scored: Sequence[Mapping[s
     if table is None:
         return []
     return ["## Tune vs test", "", "Constants are chosen on `tune`; `test` is held out and gated. "
-            "false_refusal is the share of answerable cases refused (lower is better).", "", table, ""]
+            "false_refusal is the share of answerable cases refused (lower is better); answered_right counts a case "
+            "right when it is refused exactly when due, in the expected language, citing a gold unit when answered.",
+            "", table, ""]
 
 
 def _threshold_section(failures: list[str] | None, backend: str) -> list[str]:

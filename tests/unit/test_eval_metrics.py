@@ -296,6 +296,17 @@ def test_score_row_false_refusal_only_for_answerable_cases():
     assert score_row(_row(answerable=False, gold_units=[], refused=True))["false_refusal"] is None
 
 
+def test_answered_right_needs_the_right_refusal_language_and_a_gold_citation():
+    """Refusal accuracy alone counts an answer from the wrong article as right; answered_right does not."""
+    assert score_row(_row())["answered_right"] == 1.0
+    assert score_row(_row(citations=["A9"]))["answered_right"] == 0.0  # answered from the wrong article
+    assert score_row(_row(citations=["A9"]))["refusal_correct"] == 1.0
+    assert score_row(_row(refused=True, citations=[]))["answered_right"] == 0.0  # a false refusal
+    assert score_row(_row(answerable=False, gold_units=[], refused=True, citations=[]))["answered_right"] == 1.0
+    assert score_row(_row(answerable=False, gold_units=[], citations=["A5"]))["answered_right"] == 0.0
+    assert score_row(_row(requested_language="en"))["answered_right"] == 0.0  # a Chinese answer, English asked
+
+
 def test_score_row_expects_the_requested_answer_language():
     """A Chinese question with English requested is right in English and wrong in Chinese."""
     english = _row(answer="Accelerate integrated circuits [Art. 8].", answer_language="en", requested_language="en",
