@@ -26,6 +26,7 @@ COLLOQUIAL_ZH: dict[str, str] = {
     "国企": "国有企业", "小企业": "中小企业", "外企": "外商投资企业 外资", "老板": "企业家", "山寨": "侵权 假冒",
     "盗版": "侵权 知识产权", "基建": "基础设施", "贷款": "融资 信贷", "年轻人": "青年", "办事": "政务服务",
     "网购": "电子商务", "电商": "电子商务", "算力中心": "算力", "个税": "个人所得税", "社保": "社会保险",
+    "外资企业": "外商投资企业",
 }
 COLLOQUIAL_EN: dict[str, str] = {
     r"evs?": "new energy vehicles", r"electric (?:cars?|vehicles?)": "new energy vehicles",
@@ -44,6 +45,8 @@ COLLOQUIAL_EN: dict[str, str] = {
     r"private (?:companies|firms|businesses)": "private enterprises", r"soes?": "state-owned enterprises",
     r"counterfeits?|fakes?|knock-?offs?|piracy": "intellectual property infringement", r"loans?": "financing credit",
     r"young people": "youth",
+    r"(?:lab|research) (?:results|findings)|commerciali[sz]\w*": "commercialization of scientific and technological "
+                                                               "achievements",
 }
 _EN_PATTERNS = [(re.compile(rf"\b(?:{k})\b", re.I), v) for k, v in COLLOQUIAL_EN.items()]
 

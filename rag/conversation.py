@@ -38,8 +38,8 @@ Message = dict[str, Any]
 
 _POINTS_BACK_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条|它|其中|里面还")
 _POINTS_BACK_EN = re.compile(
-    r"\b(?:this|that|the same|the above|the previous) (?:article|section|part|provision|one|clause)\b"
-    r"|\bit\b|\bits\b|\bthey\b|\bthem\b|\btheir\b", re.I)
+    r"\b(?:(?:this|that|these|those)(?: same)?|the (?:same|above|previous|last)) (?:articles?|sections?|parts?|"
+    r"provisions?|ones?|clauses?)\b|\b(?:it|its|they|them|their|those)\b", re.I)
 # "Is it easier …", "it is possible …": "it" that refers to nothing.
 _DUMMY_IT = re.compile(r"\b(?:is|was|will|would|does|did) it (?:be )?(?:easier|harder|possible|true|likely|hard|"
                        r"easy|necessary|enough|worth)\b|\bit(?:'s| is| was) (?:easier|harder|possible|true|likely|"

@@ -98,6 +98,7 @@ def test_without_history_every_question_stands_alone(question: str) -> None:
     ("这一条还提到了哪些国家公园？", True), ("该条怎么说？", True), ("它提到了哪些试点？", True),
     ("What does it say about pensions?", True), ("Which parks does that article mention?", True),
     ("How long do they have to keep the dispute records?", True),
+    ("What does that same article say about SMEs?", True), ("How long must the organiser keep those records?", True),
     ("Is it easier to start a business?", False), ("It is possible to buy a flat?", False),
     ("粮食安全方面文件怎么说？", False), ("What does the plan say about food security?", False),
 ])
@@ -141,6 +142,8 @@ def test_pointers_are_not_topic_terms() -> None:
     ("How will officials avoid red tape and box-ticking?", "en", "formalism bureaucratism"),
     ("What does the plan say about EV charging?", "en", "new energy vehicles"),
     ("What's the plan for chips?", "en", "integrated circuits"),
+    ("How will the plan help lab results get turned into products?", "en", "scientific and technological achievements"),
+    ("外资企业向政府投诉，多久有结果？", "zh", "外商投资企业"),
 ])
 def test_everyday_words_bring_the_documents_terms(question: str, language: str, formal: str) -> None:
     expanded = expand_colloquial(question, language)
