@@ -4,20 +4,23 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
 
 1. A question that names its own unit (第八条, Article 8, Part I), opens by changing the subject (另外想问下,
    顺便问一下, "Separately", "By the way", "Different question:" — its "it" is then the document), or says nothing
-   that points back is a **new question**: it is answered exactly as if asked alone. "今天天气怎么样？" after 第四十条, "And what about housing?"
-   after a question on talent, "Thanks. Separately, what about food security?" are new questions.
-2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that part" / "it" / "they" (not the dummy
-   "is it easier …") — continues: the unit the previous answer cited first (the most relevant one) is named in
-   front of it ("第八条 这一条还提到了哪些传统产业？"). Without a cited unit, the previous question is added.
+   that points back is a **new question**: it is answered exactly as if asked alone. "今天天气怎么样？" after
+   第四十条, "And what about housing?" after a question on talent, "Thanks. Separately, what about food security?"
+   are new questions.
+2. A question that **points back** — 这一条 / 该条 / 它 / 其中 / "this article" / "that same part" / "it" / "they" /
+   "those" (not the dummy "is it easier …") — continues: the unit the previous answer cited first (the most relevant
+   one) is named in front of it ("第八条 这一条还提到了哪些传统产业？"). Without a cited unit, the previous question is
+   added.
 3. An **elliptical** question — 那深圳呢？ / 前海呢？ / 那2035年呢？ / "And Shenzhen?" / "What about Qianhai?" /
    "And for 2035?" — continues only when its topic fits a slot of the same kind in the previous question: a place
    for a place, a year for a year. The previous question (itself made standalone first, so 横琴 → 前海 → 南沙
    chains) is repeated with the new topic swapped in. A place may be swapped across languages ("What about
    Shenzhen?" after 广州在文件里的定位是什么？) through the small gazetteer below. An elliptical question whose
    topic fits no slot ("And what about housing?", 那养老呢？) is a new question on that topic.
-4. A question that points back to a **place** — 那边 / 那里 / 当地 / "there" (not "is there", "in there") — and
-   names none of its own continues with the previous question's place put in the pointer's stead: 那在那边上班的
-   澳门人，个税怎么算？ after a question on 横琴 asks about 横琴; its topic (个税) is its own.
+4. A question that points back to a **place** — 那边 / 那里 / 当地 / "there" (not "is there", "in there") —
+   continues with the previous question's first place that it does not name itself put in the pointer's stead:
+   那在那边上班的澳门人，个税怎么算？ after a question on 横琴合作区 asks about 横琴 (澳门 is its own); its topic (个税)
+   is its own too.
 
 When a pointer (rule 2) names the cited unit but that unit cannot answer the question ("Once they've filed it, how
 soon must the office decide?" — "it" is the complaint, not the article), the chain asks `topic_question` instead:

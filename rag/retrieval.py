@@ -312,7 +312,9 @@ class HybridRetriever:
         Terms the corpus never uses weigh the most, so a question about something the document does not
         mention ("weather", "海南自贸港") scores low even if its generic words match. The extractive answerer
         uses it to pick sentences and, with dense similarity, to judge whether a question is on topic.
-        An English question against Chinese text (a unit with no translation) is matched through the glossary.
+        An English question against Chinese text (a unit with no translation) is matched through the glossary: the
+        answer then quotes the sentences that match, not a unit's first one (English library questions on tune,
+        2026-11-29: key-point coverage 0.16 → 0.49, citation precision 0.86 → 0.78 as more units are quoted).
         """
         if language == "en" and detect_language(text) == "zh":
             return self._gloss_coverage(question, text)
