@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conversation_cases import CASES
 from openai_stub import Dynamic, FakeOpenAI, Garbage, Reply, Status
 
 from rag import Final, TextDelta, answer, load_settings, stream_answer
@@ -109,6 +110,32 @@ def test_follow_up_is_condensed_by_the_llm(store_dir: Path, server: FakeOpenAI) 
     a = answer("那广州呢？", history=history, settings=llm_settings(store_dir, server))
     assert a.standalone_question == "广州在文件中承担什么角色？"
     assert [c.unit_id for c in a.citations] == ["A4"]
+
+
+@pytest.mark.parametrize(("history", "question", "standalone"), CASES,
+                         ids=[f"{i}-{c[1][:16]}" for i, c in enumerate(CASES)])
+def test_the_llm_condenser_gets_the_rules_cases(history: list, question: str, standalone: str, store_dir: Path,
+                                                 server: FakeOpenAI) -> None:
+    """The same table as the offline rule (tests/conversation_cases.py): a new question is answered alone and the
+    LLM is never asked to condense it; a follow-up is sent to the LLM with the conversation, and its rewrite (here
+    the rule's, as a good model would write it) is what is searched."""
+    def reply(body: dict) -> Reply:
+        prompt = body["messages"][-1]["content"]
+        if "Standalone question:" in prompt:
+            return Reply(standalone)
+        return Reply(f"见原文{first_cite(body)}。" if 'cite="' in body["messages"][0]["content"] else "[NO_ANSWER]")
+
+    server.default = Dynamic(reply)
+    a = answer(question, history=history, settings=llm_settings(store_dir, server))
+    condense = [r for r in server.chat_requests() if "Standalone question:" in r["messages"][-1]["content"]]
+    assert a.standalone_question == standalone
+    if standalone == question:
+        assert condense == []
+    else:
+        assert len(condense) == 1
+        prompt = condense[0]["messages"][-1]["content"]
+        first = history[0] if isinstance(history[0], str) else history[0]["content"]
+        assert question in prompt and first in prompt
 
 
 @pytest.mark.parametrize(("question", "needle"), [("What does Article -1 say?", "no Article -1"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conversation_cases import CASES, chat
 
 from rag.colloquial import expand_colloquial, formal_wording
 from rag.conversation import (
@@ -16,68 +17,6 @@ from rag.conversation import (
     topic_question,
     without_pointers,
 )
-
-
-def chat(*turns: str) -> list[dict[str, str]]:
-    """Alternating user / assistant messages, as the UI and the API pass them."""
-    return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]
-
-
-# (history, question, standalone question) — the question itself when it must be answered as if asked alone.
-CASES = [
-    # new questions: a topic switch is answered alone
-    (chat("How will Guangdong attract foreign talent?", "Art. 16 (…) states: … [Art. 16]."),
-     "And what about housing?", "And what about housing?"),
-    (chat("第四十条讲了什么？", "文件中没有第四十条：本文件共 33 条、11 个部分。"),
-     "今天天气怎么样？", "今天天气怎么样？"),
-    (chat("What does Article 8 say?", "Art. 8 (…) states: … [Art. 8]."),
-     "Thanks. Separately, what does the plan say about food security?",
-     "Thanks. Separately, what does the plan say about food security?"),
-    (chat("文件对教育有什么安排？", "第二十五条（…）提出：…[第二十五条]。"), "那养老呢？", "那养老呢？"),
-    (chat("芯片产业在规划中是怎么部署的？", "第八条（…）提出：…[第八条]。"), "那量子技术呢？", "那量子技术呢？"),
-    (chat("What does Article 8 say?", "… [Art. 8]."),
-     "Is it easier for Hong Kong people to work in the Bay Area?",
-     "Is it easier for Hong Kong people to work in the Bay Area?"),
-    (chat("第八条讲了什么？", "…[第八条]。"), "第九条呢？", "第九条呢？"),  # names its own unit
-    (chat("How can consumer spending be boosted?", "Art. 5 (…) states: … [Art. 5]."),
-     "Different question: what does it say about workers' pay?",
-     "Different question: what does it say about workers' pay?"),  # a change of subject: "it" is the document
-    (chat("新能源汽车产业在文件里是怎么布局的？", "…[第八条]。"), "顺便问一下，它对农民工落户有什么说法？",
-     "顺便问一下，它对农民工落户有什么说法？"),
-    # elliptical follow-ups with a slot of the same kind: the previous question with the new topic
-    (chat("广州在文件里的定位是什么？", "第四条（…）提出：…[第四条]。"), "那深圳呢？", "深圳在文件里的定位是什么？"),
-    (chat("横琴在文件里是什么定位？", "…[第三条]。"), "前海呢？", "前海在文件里是什么定位？"),
-    (chat("横琴有什么安排？", "…[第三条]。", "前海呢？", "…[第三条]。"), "那南沙呢？", "南沙有什么安排？"),
-    (chat("What does the plan say about Hengqin?", "… [Art. 3].", "What about Qianhai?", "… [Art. 3]."),
-     "And Nansha?", "What does the plan say about Nansha?"),
-    (chat("What role does Guangzhou play in the plan?", "… [Art. 4]."), "And Shenzhen?",
-     "What role does Shenzhen play in the plan?"),
-    (chat("What are the 2027 goals?", "… [Part I]."), "And for 2035?", "What are the 2035 goals?"),
-    # across languages: a place or a year is swapped into the previous question in its own language
-    (chat("广州在文件里的定位是什么？", "…[第四条]。"), "What about Shenzhen?", "深圳在文件里的定位是什么？"),
-    (chat("What does the plan say about Hengqin?", "… [Art. 3]."), "那前海呢？",
-     "What does the plan say about Qianhai?"),
-    (chat("What are the 2027 goals?", "… [Part I]."), "那2035年呢？", "What are the 2035 goals?"),
-    # pointing back: the unit the previous answer cited first
-    (chat("第二十二条讲了什么？", "第二十二条（…）提出：…[第二十二条]。"), "这一条还提到了哪些国家公园？",
-     "第二十二条 这一条还提到了哪些国家公园？"),
-    (chat("Which article covers food security?", "Art. 28 (…) states: … [Art. 28]. Art. 20 (…) states: … [Art. 20]."),
-     "What seed industry project does it mention?", "Article 28 What seed industry project does it mention?"),
-    (chat("第八条讲了什么？", "第八条（…）提出：…[第八条]。"), "What traditional industries does this article mention?",
-     "Article 8 What traditional industries does this article mention?"),
-    (chat("What are the 2027 goals?", "Part I (…) states: … [Part I]."), "它还说了什么？", "第一部分 它还说了什么？"),
-    (["第五条讲了什么？"], "它对住房有什么要求？", "第五条 它对住房有什么要求？"),  # plain previous questions
-    # pointing back to a place (那边, there): the previous question's place in its stead, the topic the question's own
-    (chat("横琴合作区的企业所得税有什么优惠？", "…[第三十六条]。"), "那在那边上班的澳门人，个税怎么算？",
-     "那在横琴上班的澳门人，个税怎么算？"),  # 澳门 is named by the question itself: not the place meant
-    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "当地有什么金融政策？", "前海有什么金融政策？"),
-    (chat("深圳在文件里的定位是什么？", "…[第四条]。"), "Are there any rules on housing there?",
-     "Are there any rules on housing in Shenzhen?"),
-    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Is there anything on pensions?",
-     "Is there anything on pensions?"),  # existential "is there"
-    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Anything in there about EV charging?",
-     "Anything in there about EV charging?"),  # "in there": the document
-]
 
 
 @pytest.mark.parametrize(("history", "question", "standalone"), CASES,
