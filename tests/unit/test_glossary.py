@@ -39,3 +39,12 @@ def test_an_unwritable_cache_dir_still_gives_the_glossary(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     assert build(VOCABULARY, tokenize_en, cache_dir=blocker / "sub") == build(VOCABULARY, tokenize_en)
+
+
+def test_a_word_is_also_found_by_its_pinyin_unless_that_is_english_or_too_short() -> None:
+    """English writing about China spells some terms in pinyin: "laozihao" is 老字号, "Hengqin" 横琴."""
+    glossary = build({"老字号", "横琴", "长江", "保护", "大米"}, tokenize_en)
+    assert "老字号" in chinese_terms(tokenize_en("laozihao"), glossary)
+    assert "横琴" in chinese_terms(tokenize_en("Hengqin"), glossary)
+    assert "大米" not in chinese_terms(tokenize_en("dami"), glossary)  # four letters: too short to be sure
+    assert "长江" not in chinese_terms(tokenize_en("a change"), glossary)  # changjiang, not "change"
