@@ -44,7 +44,7 @@ COLLOQUIAL_EN: dict[str, str] = {
     r"wind farms?|wind power": "offshore wind power", r"smes|small businesses|small firms": "small and medium-sized",
     r"private (?:companies|firms|businesses)": "private enterprises", r"soes?": "state-owned enterprises",
     r"counterfeits?|fakes?|knock-?offs?|piracy": "intellectual property infringement", r"loans?": "financing credit",
-    r"young people": "youth",
+    r"young people": "youth", r"ip": "intellectual property",
     r"(?:lab|research) (?:results|findings)|commerciali[sz]\w*": "commercialization of scientific and technological "
                                                                "achievements",
 }

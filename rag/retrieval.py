@@ -28,6 +28,7 @@ import numpy as np
 
 from rag import glossary
 from rag.citations import document_names, named_documents
+from rag.colloquial import formal_wording
 from rag.document import Unit
 from rag.errors import InputError
 from rag.references import Reference, find_references
@@ -401,6 +402,20 @@ class HybridRetriever:
         if scores and scores[0][0] >= TITLE_MIN_SIMILARITY and (
                 len(scores) == 1 or scores[0][0] - scores[1][0] >= TITLE_MIN_MARGIN):
             return (scores[0][1],)
+        return self._named_by_glossary(phrase.group(1), scope)
+
+    def _named_by_glossary(self, phrase: str, scope: Sequence[str]) -> tuple[str, ...]:
+        """The one document whose Chinese title holds the most of the phrase's words put into Chinese (rag.glossary):
+        "intellectual property protection regulations" → 知识产权 保护 条例 names 广东省知识产权保护条例, which the
+        embedding alone does not tell from 广东省外商投资权益保护条例 (both "…protection regulations")."""
+        words = set(glossary.chinese_terms(tokenize_en(formal_wording(phrase, "en")), self._glossary()))
+        counts: dict[str, int] = {}
+        for doc in scope:
+            unit = next(u for (d, _uid), u in self.units.items() if d == doc)
+            counts[doc] = sum(1 for w in words if w in unit.doc_title)
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        if ranked and ranked[0][1] and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            return (ranked[0][0],)
         return ()
 
     def _title_vectors(self, scope: Sequence[str]) -> dict[str, Any]:

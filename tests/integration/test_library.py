@@ -73,6 +73,18 @@ def test_english_names_an_untranslated_document_and_the_answer_says_it_quotes_ch
     assert "[Opinions on High-Quality Development of Guangdong, Art. 8]" in translated.text
 
 
+def test_an_english_phrase_names_the_regulation_whose_chinese_title_holds_its_words(library: rag.Settings) -> None:
+    """"IP protection regulation" and "foreign investment protection rules" embed alike ("…protection…"); the
+    title that holds the phrase's words in Chinese (知识产权 保护 条例) tells them apart."""
+    retriever = rag.get_retriever(library)
+    scope = retriever.document_ids()
+    assert retriever.named_documents("Under Guangdong's IP protection regulation, what must trade fair organisers do?",
+                                     "en", scope) == (IP,)
+    assert retriever.named_documents("Under the foreign investment protection rules, can a company complain?",
+                                     "en", scope) == (FI,)
+    assert retriever.named_documents("What do the regulations say about deadlines?", "en", scope) == ()
+
+
 def test_unknown_document_id_is_an_input_error(library: rag.Settings) -> None:
     with pytest.raises(InputError, match="no such document: nope"):
         rag.search("第八条", settings=library, documents=["nope"])
