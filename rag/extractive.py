@@ -130,7 +130,8 @@ class Verdict:
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
     r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase)|\b(?:do|would) you recommend\b"
-    r"|\bworth (?:buying|investing)\b|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要|能不能|可以)[^？?。]{0,10}?"
+    r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest|move)"
+    r"|\b(?:my|our) (?:savings|spare cash|money) (?:into|in)\b|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要|能不能|可以)[^？?。]{0,10}?"
     r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手)[^？?。]{0,12}(?:划算|划得来|值不值|值得|合适吗|合不合适|是时候|好时机)"
     # a choice between options for the asker: 我该做跨境电商还是做AI？ / should I open in Shenzhen or Guangzhou?
     r"|我(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b",

@@ -90,6 +90,8 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
     assert _ADVICE.search("那我现在该不该买点广东民营企业的股票？") and _ADVICE.search("我打算在东莞买套房，现在入手划算吗？")
     assert not _ADVICE.search("刚需买房有没有支持？")
     assert _ADVICE.search("我想在附近买套房自住，现在这个时机入手合适吗？")
+    assert _ADVICE.search("So is now a good time for me to move my savings into Shenzhen-listed tech stocks?")
+    assert not _ADVICE.search("What does the plan say about household savings?")
     assert not _ADVICE.search("文件对中小企业融资有什么支持？")
 
 
