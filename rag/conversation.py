@@ -17,14 +17,16 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
    chains) is repeated with the new topic swapped in. A place may be swapped across languages ("What about
    Shenzhen?" after 广州在文件里的定位是什么？) through the small gazetteer below. An elliptical question whose
    topic fits no slot ("And what about housing?", 那养老呢？) is a new question on that topic.
-4. A question that points back to a **place** — 那边 / 那里 / 当地 / "there" (not "is there", "in there") —
+4. A question that points back to a **place** — 那边 / 那里 / 那儿 / 当地 / 该地 / "there" (not "is there", "are there",
+   "in there", "there are") —
    continues with the previous question's first place that it does not name itself put in the pointer's stead:
    那在那边上班的澳门人，个税怎么算？ after a question on 横琴合作区 asks about 横琴 (澳门 is its own); its topic (个税)
    is its own too.
 
-When a pointer (rule 2) names the cited unit but that unit cannot answer the question ("Once they've filed it, how
-soon must the office decide?" — "it" is the complaint, not the article), the chain asks `topic_question` instead:
-the question with the previous one after it, searched like any other, if that can be answered.
+When a pointer (rule 2) names the cited unit but a check refuses it there (it asks for a number the unit does not
+hold: "Once they've filed it, how soon must the office decide?" — "it" is the complaint, not the article), the chain
+asks `topic_question` instead: the question with the previous one after it, searched like any other, if that can be
+answered. Only the rule's rewrite falls back; the LLM condenser's rewrite is searched as it is.
 """
 
 from __future__ import annotations
@@ -39,10 +41,18 @@ from rag.text import has_cjk, int_to_cn, int_to_roman
 
 Message = dict[str, Any]
 
-_POINTS_BACK_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条|它|其中|里面还")
-_POINTS_BACK_EN = re.compile(
-    r"\b(?:(?:this|that|these|those)(?: same)?|the (?:same|above|previous|last)) (?:articles?|sections?|parts?|"
-    r"provisions?|ones?|clauses?)\b|\b(?:it|its|they|them|their|those)\b", re.I)
+# Pointers that name a unit (这一条, "that same article") and pronouns that may (它, "it", "they"): an opening
+# that changes the subject cancels a pronoun, never a named unit.
+_NAMES_UNIT_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条")
+_NAMES_UNIT_EN = re.compile(r"\b(?:(?:this|that|these|those)(?: same)?|the (?:same|above|previous|last)) "
+                            r"(?:articles?|sections?|parts?|provisions?|ones?|clauses?)\b", re.I)
+_PRONOUN_ZH = re.compile(r"它|其中|里面还")
+# "they"/"them" only among a question's first five words, where they are its subject or object ("How long do they
+# have to keep…"), not later, where they mostly refer inside it ("If foreign firms are infringed, can they…");
+# "those" only before a noun ("those records", not "those who").
+_PRONOUN_EN = re.compile(r"\b(?:it|its)\b|^\W*(?:[\w'’]+\W+){0,4}(?:they|them)\b"
+                         r"|\bthose\b(?!\s+(?:who|which|that|of|with|in|for)\b)", re.I)
+_PRONOUN_WORDS_EN = re.compile(r"\b(?:it|its|they|them|those)\b", re.I)  # to take out of a question's topic
 # "Is it easier …", "it is possible …": "it" that refers to nothing.
 _DUMMY_IT = re.compile(r"\b(?:is|was|will|would|does|did) it (?:be )?(?:easier|harder|possible|true|likely|hard|"
                        r"easy|necessary|enough|worth)\b|\bit(?:'s| is| was) (?:easier|harder|possible|true|likely|"
@@ -54,15 +64,19 @@ _ELLIPSIS_ZH = re.compile(r"^(?:(?P<lead>那么|那|还有|另外|以及)\s*)?(?
 _ELLIPSIS_EN = re.compile(r"^(?:(?:and|but|ok(?:ay)?|so)[,\s]+)?(?:(?P<about>what|how)\s+about\s+)?"
                           r"(?:(?:for|in|on|regarding)\s+)?(?:the\s+)?(?P<topic>[^?.!]{1,40}?)\s*[?.!]*$", re.I)
 # 那边 / "there": a place the conversation named. Not the existential "is there", nor "in there" (the document).
-_PLACE_POINTER_ZH = re.compile(r"那边|那里|那儿|当地|该地")
+_PLACE_POINTER_ZH = re.compile(r"那边|那里(?!面)|那儿|当地|该地(?!区)")
+# "there" where it is a place: not after is/are/was/were ("is there"), not "in there", not before a verb of being
+# ("there are", "there will be").
 _PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\bwere )\b(?:over |out |down )?there\b"
-                               r"(?=\s*(?:[?.!,;:—–]|$))", re.I)
+                               r"(?!\s+(?:is|are|was|were|will|would|be|has|have|had|must|should|may|might|can|could|"
+                               r"seems?)\b)(?!['’]s)", re.I)
 # Openings that change the subject: what follows is a new question even if it says "it" (the document).
 _NEW_SUBJECT = re.compile(
     r"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:separately|by the way|btw|different question|another "
     r"question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)|on (?:a different|another) "
     r"(?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b"
-    r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题|另一个问题)", re.I)
+    r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题"
+    r"|另一个问题)", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
@@ -114,11 +128,14 @@ def _language(text: str) -> str:
     return detect_language(text)
 
 
+def _names_unit(question: str) -> bool:
+    return bool(_NAMES_UNIT_ZH.search(question) or _NAMES_UNIT_EN.search(question))
+
+
 def points_back(question: str) -> bool:
     """Whether the question refers to what was just discussed ("this article", 它, "it")."""
-    if _POINTS_BACK_ZH.search(question):
-        return True
-    return bool(_POINTS_BACK_EN.search(_DUMMY_IT.sub(" ", question)))
+    return _names_unit(question) or bool(_PRONOUN_ZH.search(question)
+                                         or _PRONOUN_EN.search(_DUMMY_IT.sub(" ", question)))
 
 
 def elliptical_topic(question: str) -> str | None:
@@ -227,6 +244,8 @@ def _with_place(question: str, previous: str) -> str | None:
 def _continues(question: str, history: list[Message], previous: str) -> bool:
     if not history or find_references(question):
         return False
+    if _names_unit(question):
+        return True
     if points_back(question) or _with_place(question, previous):
         return not _NEW_SUBJECT.search(question)  # "Separately, what does it say about…": "it" is the document
     topic = elliptical_topic(question)
@@ -248,7 +267,9 @@ def _standalone(question: str, history: list[Message], previous: str, language: 
 
 def without_pointers(question: str) -> str:
     """The question without the words that point back (这一条, "this article"): they name no topic."""
-    return re.sub(r"\s+", " ", _POINTS_BACK_EN.sub(" ", _POINTS_BACK_ZH.sub(" ", question))).strip()
+    for pattern in (_NAMES_UNIT_ZH, _NAMES_UNIT_EN, _PRONOUN_ZH, _PRONOUN_WORDS_EN):
+        question = pattern.sub(" ", question)
+    return re.sub(r"\s+", " ", question).strip()
 
 
 def previous_citations(history: list[Message]) -> list[str]:

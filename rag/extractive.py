@@ -15,8 +15,8 @@ answer, so before quoting it checks that the question is answerable (`check_answ
              names the text uses (共青团 = 共产主义青年团), and a place in a clause about the asker (我在湛江做…,
              "We make pumps in Dongguan") is context, not the subject;
 3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
-4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几 in a
-             yes/no question or a cue in the asker's own non-asking clause: 我们几个朋友…) and no
+4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几
+             meaning "a few": in a yes/no question, or in the asker's own non-asking clause: 我们几个朋友…) and no
              sentence of the evidence that is about the question holds a number of that kind (a year; a count;
              an amount with the asked measure word: 亿元, 万辆, jobs);
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
@@ -130,9 +130,10 @@ class Verdict:
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
     r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase)|\b(?:do|would) you recommend\b"
-    r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest|move)"
-    r"|\b(?:my|our) (?:savings|spare cash|money) (?:into|in)\b|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要|能不能|可以)[^？?。]{0,10}?"
-    r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手)[^？?。]{0,12}(?:划算|划得来|值不值|值得|合适吗|合不合适|是时候|好时机)"
+    r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest)\b"
+    r"|\b(?:move|put|invest) (?:my|our) (?:savings|spare cash|money) in(?:to)?\b"
+    r"|我(?:能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要)[^？?。]{0,10}?"
+    r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手)[^？?。]{0,12}(?:划算|划得来|值不值|合不合适|是时候|好时机)|入手[^？?。]{0,4}合适"
     # a choice between options for the asker: 我该做跨境电商还是做AI？ / should I open in Shenzhen or Guangzhou?
     r"|我(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b",
     re.I)
@@ -323,18 +324,24 @@ _EN_TO_ZH_MEASURE = {"yuan": "元", "dollar": "美元", "percent": "%", "kilomet
 _EN_TIME_UNITS = {"year", "month", "day", "hour", "time"}  # 五个工作日 / 三年内: read as any number
 
 
-def _few_in_yes_no(question: str, cue: re.Match[str]) -> bool:
-    """几 in a sentence asking yes or no (…吗？) means "a few": 家里承包的几亩地荒着没种，会有什么后果吗？"""
-    end = re.search(r"[。！？?!]|$", question[cue.end():])
-    sentence = question[cue.start():cue.end() + (end.start() if end else 0)]
-    return cue.group(1) == "几" and bool(re.search(r"吗\s*$", sentence))
+def _a_few(question: str, cue: re.Match[str]) -> bool:
+    """Whether 几 means "a few", not "how many": in a sentence asking yes or no (家里承包的几亩地荒着没种，会有什么
+    后果吗？, but not 你知道要建几个充电站吗？, which asks the number), or in the asker's own clause that does not
+    itself ask (我们几个朋友凑了点钱…)."""
+    if cue.group(1) != "几":
+        return False
+    rest = question[cue.end():]
+    stop = re.search(r"[。！？?!]", rest)
+    sentence = question[cue.start():cue.end() + (stop.start() if stop else len(rest))]
+    start = max(question.rfind(p, 0, cue.start()) for p in "。！？?!")
+    embedded = re.search(r"知道|告诉|请问|问一下", question[start + 1:cue.start()])
+    return (bool(re.search(r"吗\s*$", sentence)) and not embedded) or _asker_context(question, cue.start(), cue.end())
 
 
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:
     """What kind of number the question asks for, if it asks for one."""
     if language == "zh":
-        m = next((m for m in _QUANTITY_ZH.finditer(question)
-                  if not _few_in_yes_no(question, m) and not _asker_context(question, m.start(), m.end())), None)
+        m = next((m for m in _QUANTITY_ZH.finditer(question) if not _a_few(question, m)), None)
         if not m:
             return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
         cue, measure = m.group(1), m.group(2) or ""
@@ -524,8 +531,6 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     if results[0].match == "lookup":
         return Verdict(True, "", 1.0)
     top = answer_order(results, content, language, retriever, cal)[0]
-    coverage = retriever.coverage(_without_fragments(content, language, retriever), _text(top.unit, language),
-                                  language)
     dense = _dense(top)
     if language == "en" and not top.unit.text_en:
         # No translation: only the cross-lingual dense view judges. Glossary coverage (retriever.coverage) was
@@ -533,6 +538,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
         if dense < cal.untranslated_min_dense:
             return Verdict(False, "off topic", dense)
         return Verdict(True, "", dense)
+    coverage = retriever.coverage(_without_fragments(content, language, retriever), _text(top.unit, language),
+                                  language)
     support = coverage + cal.dense_weight * dense
     if support < cal.min_support:
         return Verdict(False, "off topic", support)

@@ -97,6 +97,21 @@ def _build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]])
     return {phrase: sorted(words) for phrase, words in terms.items()}
 
 
+def glossed_phrases(stems: list[str], glossary: dict[str, list[str]]) -> list[list[str]]:
+    """The Chinese words of each glossed phrase of the stems, longest first and without overlap: "intellectual
+    property" is one phrase (知识产权), not "intellectual" and "property" (知识, 财产)."""
+    out: list[list[str]] = []
+    used: set[int] = set()
+    for n in range(MAX_GLOSS_WORDS, 0, -1):
+        for i in range(len(stems) - n + 1):
+            span = set(range(i, i + n))
+            words = glossary.get(" ".join(stems[i:i + n]))
+            if words and not span & used:
+                out.append(words)
+                used |= span
+    return out
+
+
 def chinese_terms(stems: list[str], glossary: dict[str, list[str]]) -> list[str]:
     """The Chinese words for an English question's stems: phrases of up to three words ("work day") and single
     words."""

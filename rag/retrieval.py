@@ -337,8 +337,8 @@ class HybridRetriever:
         """
         idf, present = self._idf["zh"], set(tokenize_zh(text_zh))
         covered = total = 0.0
-        for stem in dict.fromkeys(tokenize_en(question)):
-            words = [w for w in glossary.chinese_terms([stem], self._glossary()) if w in idf]
+        for words in glossary.glossed_phrases(tokenize_en(question), self._glossary()):
+            words = [w for w in words if w in idf]
             if words:
                 weight = max(idf[w] for w in words)
                 total += weight
@@ -409,13 +409,11 @@ class HybridRetriever:
         "intellectual property protection regulations" → 知识产权 保护 条例 names 广东省知识产权保护条例, which the
         embedding alone does not tell from 广东省外商投资权益保护条例 (both "…protection regulations")."""
         words = set(glossary.chinese_terms(tokenize_en(formal_wording(phrase, "en")), self._glossary()))
-        counts: dict[str, int] = {}
-        for doc in scope:
-            unit = next(u for (d, _uid), u in self.units.items() if d == doc)
-            counts[doc] = sum(1 for w in words if w in unit.doc_title)
-        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-        if ranked and ranked[0][1] and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
-            return (ranked[0][0],)
+        titles = {doc: unit.doc_title for (doc, _uid), unit in self.units.items() if doc in scope}
+        ranked = sorted(((sum(1 for w in words if w in title), doc) for doc, title in titles.items()), reverse=True)
+        # two of its words at least (促进 alone is in three titles), and more than any other title holds
+        if ranked and ranked[0][0] >= 2 and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
+            return (ranked[0][1],)
         return ()
 
     def _title_vectors(self, scope: Sequence[str]) -> dict[str, Any]:

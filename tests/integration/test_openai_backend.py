@@ -114,11 +114,11 @@ def test_follow_up_is_condensed_by_the_llm(store_dir: Path, server: FakeOpenAI) 
 
 @pytest.mark.parametrize(("history", "question", "standalone"), CASES,
                          ids=[f"{i}-{c[1][:16]}" for i, c in enumerate(CASES)])
-def test_the_llm_condenser_gets_the_rules_cases(history: list, question: str, standalone: str, store_dir: Path,
-                                                 server: FakeOpenAI) -> None:
+def test_the_llm_condenser_is_asked_for_exactly_the_rules_follow_ups(history: list, question: str, standalone: str,
+                                                                     store_dir: Path, server: FakeOpenAI) -> None:
     """The same table as the offline rule (tests/conversation_cases.py): a new question is answered alone and the
-    LLM is never asked to condense it; a follow-up is sent to the LLM with the conversation, and its rewrite (here
-    the rule's, as a good model would write it) is what is searched."""
+    LLM is never asked to condense it; a follow-up is sent to the LLM with the conversation. (That the LLM's rewrite
+    is what gets searched is test_follow_up_is_condensed_by_the_llm's subject.)"""
     def reply(body: dict) -> Reply:
         prompt = body["messages"][-1]["content"]
         if "Standalone question:" in prompt:

@@ -111,4 +111,23 @@ def test_topic_question_is_the_question_with_the_previous_one_after_it() -> None
     assert topic_question("Once they've filed it, how soon must the office decide?", history) == (
         "Once they've filed it, how soon must the office decide? "
         "Can a foreign-invested company complain about a department?")
-    assert not continues_topic("那在那边上班的澳门人，个税怎么算？", chat("横琴合作区的企业所得税有什么优惠？", "…"))
+
+
+def test_a_place_pointer_carries_the_place_not_the_topic() -> None:
+    history = chat("横琴合作区的企业所得税有什么优惠？", "…[第三十六条]。")
+    assert condense_question("那在那边上班的澳门人，个税怎么算？", history) == "那在横琴上班的澳门人，个税怎么算？"
+    assert not continues_topic("那在那边上班的澳门人，个税怎么算？", history)  # 个税 is its own topic
+    for question in ("那里面还提到什么？", "该地区有什么政策？"):  # 那里面 is "in it", 该地区 "that region"
+        assert "横琴" not in condense_question(question, history), question
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How can foreign companies protect their trademarks?", False),  # "their": the companies
+    ("What about those who move to Hengqin?", False),
+    ("If foreign firms are infringed there, can they complain to the office?", False),  # "they": the firms
+    ("另外，这一条对住房有什么要求？", True), ("还有个问题，该条适用于港澳居民吗？", True),  # a named unit stays
+    ("Different question: what does it say about pay?", False), ("另外想问下，它对落户有什么说法？", False),
+])
+def test_a_change_of_subject_cancels_a_pronoun_never_a_named_unit(question: str, expected: bool) -> None:
+    history = chat("What does Article 4 say?", "… [Art. 4].")
+    assert needs_condensing(question, history) is expected

@@ -92,6 +92,9 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
     assert _ADVICE.search("我想在附近买套房自住，现在这个时机入手合适吗？")
     assert _ADVICE.search("So is now a good time for me to move my savings into Shenzhen-listed tech stocks?")
     assert not _ADVICE.search("What does the plan say about household savings?")
+    for question in ("Is it a good time to move to Hengqin for work?", "Is my money in a Hong Kong bank taxed?",
+                     "我们外企可以投资哪些行业？", "购买新能源汽车的补贴值得申请吗？"):
+        assert not _ADVICE.search(question), question
     assert not _ADVICE.search("文件对中小企业融资有什么支持？")
 
 
@@ -113,6 +116,8 @@ def test_a_few_in_a_yes_no_question_is_not_a_quantity_question() -> None:
     assert quantity_asked("我们几个朋友凑了点钱想投实业，民间资本可以往哪些方向投？", "zh") is None  # the asker's clause
     assert quantity_asked("我们想知道要建几个充电站？", "zh") is not None  # the asker's clause, but it asks
     assert quantity_asked("What R&D spending as a share of GDP does the plan aim for?", "en") is not None
+    assert quantity_asked("我们企业能拿到多少补贴，文件里有规定吗？", "zh") is not None  # 多少 always asks
+    assert quantity_asked("你知道文件要建几个充电站吗？", "zh") is not None  # a number asked inside 你知道…吗
 
 
 def test_a_relative_time_in_the_askers_own_clause_is_context_unless_that_clause_asks() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.glossary import build, chinese_terms
+from rag.glossary import build, chinese_terms, glossed_phrases
 from rag.retrieval import tokenize_en
 
 VOCABULARY = {"投诉", "工作日", "企业", "受理", "知识产权", "银", "天气预报"}
@@ -47,4 +47,10 @@ def test_a_word_is_also_found_by_its_pinyin_unless_that_is_english_or_too_short(
     assert "老字号" in chinese_terms(tokenize_en("laozihao"), glossary)
     assert "横琴" in chinese_terms(tokenize_en("Hengqin"), glossary)
     assert "大米" not in chinese_terms(tokenize_en("dami"), glossary)  # four letters: too short to be sure
-    assert "长江" not in chinese_terms(tokenize_en("a change"), glossary)  # changjiang, not "change"
+    assert "嫦娥" not in chinese_terms(tokenize_en("a change"), build({"嫦娥"}, tokenize_en))  # chang'e: English
+
+
+def test_a_phrase_is_glossed_whole_before_its_words() -> None:
+    glossary = build({"知识产权", "知识", "财产", "工作日", "工作"}, tokenize_en)
+    assert glossed_phrases(tokenize_en("intellectual property within five working days"), glossary) == [
+        ["知识产权"], ["工作日"]]
