@@ -151,8 +151,9 @@ class AnswerChain:
         outcome = self.retriever.search(query, language, state["k"], documents=state.get("documents"))
         if state.get("topic") and outcome.results and outcome.results[0].match == "lookup" and not check_answerable(
                 query, outcome, self.retriever.for_outcome(outcome), language).answerable:
-            # "Once they've filed it, how soon…": "it" named the cited unit, which cannot answer; if the
-            # conversation's topic finds units that can, "it" meant the topic (the complaint), not the article.
+            # "Once they've filed it, how soon…": "it" named the cited unit, where a check refuses the question (in
+            # practice: no number of the kind asked); if the conversation's topic finds units that pass, "it" meant
+            # the topic (the complaint), not the article. A lookup itself is never judged off topic.
             alt_query = expand_colloquial(state["topic"], language)
             alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
             if check_answerable(alt_query, alt, self.retriever.for_outcome(alt), language).answerable:
