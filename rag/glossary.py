@@ -20,8 +20,6 @@ from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
-from pypinyin import lazy_pinyin
-
 from rag.text import CJK_CHARS
 from vectorstore.cachefile import write_cache_file
 
@@ -89,6 +87,8 @@ def _build(vocabulary: Collection[str], tokenize_en: Callable[[str], list[str]])
             if len(stems) == 3:
                 terms[" ".join(stems[:2])].add(word)
                 terms[" ".join(stems[1:])].add(word)
+    from pypinyin import lazy_pinyin  # here, not at import: loading its dictionaries costs a cold start ~0.2 s
+
     for word in vocabulary:
         spelled = "".join(lazy_pinyin(word)) if _CHINESE_WORD.fullmatch(word) else ""
         stems = tokenize_en(spelled) if len(spelled) >= MIN_PINYIN_LETTERS and spelled not in english else []
