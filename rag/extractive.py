@@ -133,7 +133,8 @@ _ADVICE = re.compile(
     r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest)\b"
     r"|\b(?:move|put|invest) (?:my|our) (?:savings|spare cash|money) in(?:to)?\b"
     r"|我(?:能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要)[^？?。]{0,10}?"
-    r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手)[^？?。]{0,12}(?:划算|划得来|值不值|合不合适|是时候|好时机)|入手[^？?。]{0,4}合适"
+    r"(?:买|卖|投资|入手)|买哪|卖哪|(?:买|入手|入场)[^？?。]{0,12}(?:划算|划得来|值不值|合不合适|是时候|好时机)"
+    r"|入手[^？?。]{0,4}合适"
     # a choice between options for the asker: 我该做跨境电商还是做AI？ / should I open in Shenzhen or Guangzhou?
     r"|我(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b",
     re.I)
@@ -229,8 +230,10 @@ _PHRASE_BREAKS = "，。；：、！？\\s（）()《》“”"
 _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 characters between 资 and 委
 
 
-# First person: the asker (我/咱/俺, not 我国/我省/我市, which in policy Chinese mean China, Guangdong, the city).
-_ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[我咱俺](?![国省市区县])", re.I)
+# First person: the asker (我/咱/俺, not 我国/我省/我市, which in policy Chinese mean China, Guangdong, the city), and
+# the asker's family (孩子明年高考，…).
+_ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[我咱俺](?![国省市区县])"
+                              r"|孩子|老婆|老公|爸妈|父母|儿子|女儿|家里人", re.I)  # 孩子明年高考: the asker's family
 _CLAUSE_BREAK = re.compile(r"[,.;:!?—–()，。；：！？（）]")
 
 

@@ -91,6 +91,7 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
     assert not _ADVICE.search("刚需买房有没有支持？")
     assert _ADVICE.search("我想在附近买套房自住，现在这个时机入手合适吗？")
     assert _ADVICE.search("So is now a good time for me to move my savings into Shenzhen-listed tech stocks?")
+    assert _ADVICE.search("手里有二十来万闲钱，想买新能源车板块的基金，现在入场是好时机吗？")
     assert not _ADVICE.search("What does the plan say about household savings?")
     for question in ("Is it a good time to move to Hengqin for work?", "Is my money in a Hong Kong bank taxed?",
                      "我们外企可以投资哪些行业？", "购买新能源汽车的补贴值得申请吗？"):
@@ -127,6 +128,8 @@ def test_a_relative_time_in_the_askers_own_clause_is_context_unless_that_clause_
     assert _asker_context(q, q.index("下个月"), q.index("下个月") + 3)
     q = "Should I retrain and switch into that industry next year?"
     assert not _asker_context(q, q.index("next year"), q.index("next year") + 9)  # asked about
+    q = "孩子明年高考，想了解一下省里对大学建设有什么打算？"
+    assert _asker_context(q, q.index("明年"), q.index("明年") + 2)  # the asker's family
     q = "下个月有什么新政策？"
     assert not _asker_context(q, 0, 3)  # no asker
 
