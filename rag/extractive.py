@@ -623,11 +623,19 @@ def _select(results: list[SearchResult], content: str, language: str, retriever:
         other = _best_sentences(r.unit, rank, content, language, retriever, cal)
         if other and other[0].score > 0 and other[0].score >= cal.other_sentence * best:
             chosen.append(other[0])
-    if ask and not any(_holds_quantity(q.sentence, ask, language, retriever) for q in chosen):
-        # quote the sentence that holds the asked-for number (check_answerable found one among the first units)
+    if not ask:
+        return chosen
+    # Quote the sentence that holds the asked-for number about the question's topic, as check_answerable found one
+    # among the first units (a number elsewhere in a unit answers nothing).
+    topic = _without_fragments(_quantity_topic(content, language), language, retriever)
+
+    def answers(q: _Quote) -> bool:
+        return (_holds_quantity(q.sentence, ask, language, retriever)
+                and retriever.coverage(topic, q.sentence, language) >= cal.quantity_min_coverage)
+
+    if not any(answers(q) for q in chosen):
         holding = [q for rank, r in enumerate(results[:cal.evidence_units])
-                   for q in _best_sentences(r.unit, rank, content, language, retriever, cal)
-                   if _holds_quantity(q.sentence, ask, language, retriever)]
+                   for q in _best_sentences(r.unit, rank, content, language, retriever, cal) if answers(q)]
         if holding:
             evidence = max(holding, key=lambda q: (q.score, -q.rank))
             chosen = [*[q for q in chosen if q.rank == 0][:cal.max_sentences - 1], evidence]
