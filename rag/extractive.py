@@ -251,11 +251,14 @@ def _about_the_asker(question: str, name: str) -> bool:
 
 
 def _asker_context(question: str, start: int, end: int) -> bool:
-    """Whether question[start:end] is in a clause about the asker that does not itself ask (我们下个月办展会，…有什么
-    要求？): when the asker acts, not what is asked ("should I switch jobs next year?" asks about next year)."""
+    """Whether question[start:end] is in a clause that does not itself ask, in a sentence that tells of the asker so
+    far (我们下个月办展会，…有什么要求？; 我家在农村，承包的几亩地荒着，…会有什么后果？): when the asker acts, not
+    what is asked ("should I switch jobs next year?" asks about next year)."""
     after = _CLAUSE_BREAK.search(question, end)
-    asks = after is None or after.group(0) in "?？"
-    return not asks and bool(_ABOUT_THE_ASKER.search(_clause(question, start, end)))
+    if after is None or after.group(0) in "?？":
+        return False
+    sentence_start = max(question.rfind(p, 0, start) for p in "。！？.!?") + 1
+    return bool(_ABOUT_THE_ASKER.search(question[sentence_start:after.start()]))
 
 
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:

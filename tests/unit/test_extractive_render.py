@@ -119,6 +119,8 @@ def test_a_few_in_a_yes_no_question_is_not_a_quantity_question() -> None:
     assert quantity_asked("What R&D spending as a share of GDP does the plan aim for?", "en") is not None
     assert quantity_asked("我们企业能拿到多少补贴，文件里有规定吗？", "zh") is not None  # 多少 always asks
     assert quantity_asked("你知道文件要建几个充电站吗？", "zh") is not None  # a number asked inside 你知道…吗
+    assert quantity_asked("我家在农村，承包的几亩地一直荒着没种，按规定会有什么后果？", "zh") is None  # still the asker's story
+    assert quantity_asked("广东有几个国家公园，分别是哪些？", "zh") is not None  # no asker: 几 asks
 
 
 def test_a_relative_time_in_the_askers_own_clause_is_context_unless_that_clause_asks() -> None:
