@@ -9,14 +9,15 @@ answer, so before quoting it checks that the question is answerable (`check_answ
 
 1. scope   — it asks for buying / investing advice ("should I buy…", 买哪只股票, 现在入手划算吗) or about a time
              relative to the asker (明天, next year) that the document never uses: a dated policy text cannot speak
-             to either. A time in the asker's own clause that does not itself ask (我们下个月办展会，…) is context;
+             to either. A time in the asker's story, in a clause that does not itself ask (我们下个月办展会，…;
+             孩子明年高考，…), is context;
 2. names   — it names a place or organisation that the document never mentions (北京市, Hainan, Lingang): a
              jieba ns tag counts only for a real place (rag.places), an nt tag is also matched against the full
              names the text uses (共青团 = 共产主义青年团), and a place in a clause about the asker (我在湛江做…,
              "We make pumps in Dongguan") is context, not the subject;
 3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
 4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几
-             meaning "a few": in a yes/no question, or in the asker's own non-asking clause: 我们几个朋友…) and no
+             meaning "a few": in a yes/no question, or in a clause of the asker's story: 我们几个朋友凑了点钱，…) and no
              sentence of the evidence that is about the question holds a number of that kind (a year; a count;
              an amount with the asked measure word: 亿元, 万辆, jobs);
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
