@@ -17,11 +17,10 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
    chains) is repeated with the new topic swapped in. A place may be swapped across languages ("What about
    Shenzhen?" after 广州在文件里的定位是什么？) through the small gazetteer below. An elliptical question whose
    topic fits no slot ("And what about housing?", 那养老呢？) is a new question on that topic.
-4. A question that points back to a **place** — 那边 / 那里 / 那儿 / 当地 / 该地 / "there" (not "is there", "are there",
-   "in there", "there are") —
-   continues with the previous question's first place that it does not name itself put in the pointer's stead:
-   那在那边上班的澳门人，个税怎么算？ after a question on 横琴合作区 asks about 横琴 (澳门 is its own); its topic (个税)
-   is its own too.
+4. A question that points back to a **place** — 那边 / 那里 / 那儿 / 当地 / 该地 / "there" (not "is there", "are
+   there", "in there", "there are") — continues with the previous question's first place that it does not name
+   itself put in the pointer's stead: 那在那边上班的澳门人，个税怎么算？ after a question on 横琴合作区 asks about 横琴
+   (澳门 is its own); its topic (个税) is its own too.
 
 When a pointer (rule 2) names the cited unit but a check refuses it there (it asks for a number the unit does not
 hold: "Once they've filed it, how soon must the office decide?" — "it" is the complaint, not the article), the chain
