@@ -184,10 +184,7 @@ _ZH_COUNT = re.compile(rf"(?:\d+(?:\.\d+)?|[二两三四五六七八九十百千
 def _without_document_names(question: str, retriever: HybridRetriever) -> str:
     """The question without the titles of stored documents it names (《中共广东省委 …意见》第八条): a title says
     which document, not what about, and its organisations (中共广东省委) are not in the text."""
-    names: set[str] = set()
-    for doc_id in retriever.document_ids():
-        unit = next(u for (d, _uid), u in retriever.units.items() if d == doc_id)
-        names.update(document_names(unit))
+    names = {name for unit in retriever.document_units().values() for name in document_names(unit)}
     text = _BOOK_TITLE.sub(" ", question)
     for name in sorted(names, key=len, reverse=True):
         text = re.sub(re.escape(name), " ", text, flags=re.I)

@@ -370,6 +370,13 @@ class HybridRetriever:
         """The stored documents, in the order their units were stored."""
         return list(dict.fromkeys(doc for doc, _uid in self.units))
 
+    def document_units(self) -> dict[str, Unit]:
+        """Each stored document's first unit, which carries the document's titles, in storage order."""
+        first: dict[str, Unit] = {}
+        for (doc, _uid), unit in self.units.items():
+            first.setdefault(doc, unit)
+        return first
+
     def scope(self, documents: Sequence[str] | None) -> tuple[str, ...]:
         """The documents a question is asked over: the given ids (checked), or every stored document."""
         stored = self.document_ids()
@@ -409,8 +416,8 @@ class HybridRetriever:
         "intellectual property protection regulations" → 知识产权 保护 条例 names 广东省知识产权保护条例, which the
         embedding alone does not tell from 广东省外商投资权益保护条例 (both "…protection regulations")."""
         words = set(glossary.chinese_terms(tokenize_en(formal_wording(phrase, "en")), self._glossary()))
-        titles = {doc: unit.doc_title for (doc, _uid), unit in self.units.items() if doc in scope}
-        ranked = sorted(((sum(1 for w in words if w in title), doc) for doc, title in titles.items()), reverse=True)
+        units = self.document_units()
+        ranked = sorted(((sum(1 for w in words if w in units[doc].doc_title), doc) for doc in scope), reverse=True)
         # two of its words at least (促进 alone is in three titles), and more than any other title holds
         if ranked and ranked[0][0] >= 2 and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
             return (ranked[0][1],)
@@ -419,10 +426,10 @@ class HybridRetriever:
     def _title_vectors(self, scope: Sequence[str]) -> dict[str, Any]:
         """Unit-normalised embeddings of each document's names (computed once per document)."""
         cache: dict[str, Any] = vars(self).setdefault("_title_cache", {})  # filled lazily: most questions need none
+        units = self.document_units()
         for doc in scope:
             if doc not in cache:
-                unit = next(u for (d, _uid), u in self.units.items() if d == doc)
-                vecs = np.asarray([self.store.embed_query(n) for n in document_names(unit) or [doc]])
+                vecs = np.asarray([self.store.embed_query(n) for n in document_names(units[doc]) or [doc]])
                 cache[doc] = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
         return {doc: cache[doc] for doc in scope}
 
