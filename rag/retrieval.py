@@ -211,13 +211,25 @@ class SearchOutcome:
 # the `tune` split of eval/cases.jsonl only (single-turn answerable questions; 2026-11-29): zh every dense weight
 # in 0.5-3 gives hit@1 1.00 (36 questions), en dense_zh >= 1 with dense_en >= 1 gives 0.886 (35), the best seen.
 FUSION: dict[str, list[tuple[str, float]]] = {
-    "zh": [("bm25_zh", 1.0), ("dense_zh", 1.0), ("dense_en", 1.0)],
-    "en": [("bm25_en", 1.0), ("dense_en", 2.0), ("dense_zh", 1.0), ("gloss_zh", 1.25)],
+    "zh": [("bm25_zh", 1.0), ("dense_zh", 1.0), ("dense_en", 1.0), ("e5_zh", 1.0), ("e5_en", 0.5)],
+    "en": [("bm25_en", 1.0), ("dense_en", 2.0), ("dense_zh", 1.0), ("gloss_zh", 1.25), ("e5_en", 1.0), ("e5_zh", 0.5)],
 }
 # gloss_zh: an English question's words put into the documents' Chinese words (rag.glossary, CC-CEDICT) and matched
 # by Chinese BM25 against the units that have no English translation, which English BM25 cannot see. Its weight was
 # chosen on tune (2026-11-29): 1.0-1.5 give the same, best results (library hit@1 19/24 vs 15/24 without it).
+# e5_zh / e5_en: multilingual-e5-small over the two views (rag.index.SECOND_MODEL), min-max scaled over the
+# candidates (see _spread). Chosen on tune (2026-11-29, 616 cases), the others held: answered right 0.880 -> 0.898,
+# hit@1 0.884 -> 0.918; weights 0.5-1 on either view all gave 0.89-0.90, weight 2 on both fell below the baseline.
 MODES = ("hybrid", "dense", "bm25")
+
+
+def _spread(hits: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
+    """Cosines min-max scaled to 0-1 over the candidates: e5's cosines bunch within ~0.1 of each other (about
+    0.75-0.9), so unscaled they would add nearly the same to every candidate."""
+    if not hits:
+        return hits
+    low, high = hits[-1][1], hits[0][1]
+    return [(key, (sim - low) / (high - low) if high > low else 1.0) for key, sim in hits]
 # An English phrase that names a document by its subject and kind ("the intellectual property regulations").
 _DOC_PHRASE = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7}?(?:regulations?|rules|measures|opinions?|provisions|ordinance|law))\b",
                          re.I)
@@ -260,8 +272,9 @@ class HybridRetriever:
         self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
         self._stored_tokens: dict[Key, dict[str, Any]] = {}  # unit → metadata holding its BM25 tokens
-        for partition in store.partitions():  # each partition read once; the Chinese one holds the units' text
-            for rec in store.records(partition):
+        self.partitions = frozenset(store.partitions())
+        for partition in self.partitions & {"zh", "en"}:  # each view read once; the Chinese one holds the units' text
+            for rec in store.records(partition):  # (a second model's partitions hold the same ids and texts)
                 key = (rec.metadata["doc_id"], rec.metadata["unit_id"])
                 self._record_keys[rec.id] = key
                 if partition == "zh":
@@ -480,13 +493,18 @@ class HybridRetriever:
                     ranked = self._bm25["zh"].rank(terms, len(self.units))
                     lists[name] = [(key, sc) for key, sc in ranked if not self.units[key].text_en][:self.candidates]
         if mode in ("hybrid", "dense"):
-            vector = self.store.embed_query(question)
+            vectors: dict[str, list[float]] = {}  # the question embedded once per model
             n = math.ceil(self.candidates * self._dense_oversample)  # a view keeps only its documents' records
             for name in names:
-                if name.startswith("dense"):
-                    hits = self.store.query(vector, n, partition=name[-2:])
-                    lists[name] = [(self._record_keys[rid], sim) for rid, sim in hits
-                                   if rid in self._record_keys][:self.candidates]
+                model, _, view = name.rpartition("_")
+                partition = view if model == "dense" else name
+                if model == "bm25" or model == "gloss" or partition not in self.partitions:
+                    continue  # a store ingested without that model (OpenAI embeddings, an older store)
+                if model not in vectors:
+                    vectors[model] = self.store.embed_query(question, partition)
+                hits = [(self._record_keys[rid], sim) for rid, sim in self.store.query(vectors[model], n, partition)
+                        if rid in self._record_keys][:self.candidates]
+                lists[name] = hits if model == "dense" else _spread(hits)
         return lists
 
     def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
@@ -559,6 +577,7 @@ class ScopedRetriever(HybridRetriever):
         self.cache_dir = parent.cache_dir
         self.units = {key: u for key, u in parent.units.items() if key[0] in keep}
         self._record_keys = {rid: key for rid, key in parent._record_keys.items() if key[0] in keep}
+        self.partitions = parent.partitions
         self._stored_tokens = parent._stored_tokens
         share = len(self.units) / max(1, len(parent.units))
         self._dense_oversample = min(1 / max(share, 1e-6), len(parent.units) / max(1, self.candidates))

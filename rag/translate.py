@@ -128,7 +128,8 @@ def store_translation(settings: Settings, doc_id: str) -> bool:
     doc = parse_policy_document(path, translations=settings.translations_dir)
     try:
         store = open_store(settings, create=True)
-        return store.replace_document(doc.doc_id, stored_hash(doc), document_records(doc),
+        more = list(store.more_embeddings)
+        return store.replace_document(doc.doc_id, stored_hash(doc, more), document_records(doc, more),
                                       info=document_info(doc))  # the library's row: now with the English view
     except StoreUnavailable as exc:
         raise StoreError(f"cannot write to the store: {exc}", f"无法写入索引：{exc}") from None

@@ -84,12 +84,17 @@ class VectorStore:
     A partition is a separate collection per kind of record (e.g. one per language view): a query touches
     one small HNSW index instead of filtering a large one by metadata, which Chroma does ~10x slower at 10^4
     records. `lock_path` (embedded stores) is the writers' lock file; without it writers lock on the server.
+
+    `embeddings` embeds every partition except those named `<model>_<view>` after a key of `more_embeddings`,
+    which that model embeds: the same texts seen by a second model are a second, independent dense signal.
     """
 
-    def __init__(self, client: Any, name: str, embeddings: Embeddings, *, lock_path: Path | None = None) -> None:
+    def __init__(self, client: Any, name: str, embeddings: Embeddings, *, lock_path: Path | None = None,
+                 more_embeddings: Mapping[str, Embeddings] | None = None) -> None:
         self.client = client
         self.name = name
         self.embeddings = embeddings
+        self.more_embeddings = dict(more_embeddings or {})
         self.lock_path = lock_path
         self._cache: dict[str, Any] = {}
         self._generation_name = re.compile(rf"^({re.escape(name)}\.g\d+)\.[^.]+$")
@@ -131,6 +136,11 @@ class VectorStore:
     def partitions(self) -> list[str]:
         return self._state()[1]
 
+    def embedder(self, partition: str) -> Embeddings:
+        """The model that embeds `partition` (see the class docstring)."""
+        model, named, _view = partition.partition("_")
+        return self.more_embeddings.get(model, self.embeddings) if named else self.embeddings
+
     def _collection(self, partition: str) -> Any:
         """One partition of the live generation as a raw Chroma collection (got, never created)."""
         live, partitions, _docs = self._state()
@@ -148,7 +158,7 @@ class VectorStore:
     def live(self, partition: str) -> Chroma:
         """One partition of the live generation as a LangChain Chroma vector store (read-only use)."""
         collection = self._collection(partition)
-        return Chroma(client=self.client, collection_name=collection.name, embedding_function=self.embeddings,
+        return Chroma(client=self.client, collection_name=collection.name, embedding_function=self.embedder(partition),
                       create_collection_if_not_exists=False)
 
     # -- writing -------------------------------------------------------------------------------
@@ -172,7 +182,7 @@ class VectorStore:
                progress: Callable[[int], None] | None, info: dict[str, str | int]) -> bool:
         with store_errors("write failed"), writer_lock(self.client, self.name, self.lock_path) as refresh:
             self._pointer(create=True)
-            vectors: dict[str, list[float]] = {}  # by text hash: an untranslated unit's two views embed once
+            vectors: dict[str, list[float]] = {}  # by model and text hash: an untranslated unit's views embed once
             for attempt in range(WRITE_ATTEMPTS):
                 live, old_partitions, docs = self._state()
                 if docs.get(doc_id) == content_hash or (content_hash is None and doc_id not in docs):
@@ -227,7 +237,7 @@ class VectorStore:
                 mine = [r for r in records if r.partition == partition]
                 for start in range(0, len(mine), BATCH):
                     batch = mine[start:start + BATCH]
-                    self._add(target, batch, doc_id, vectors, refresh)
+                    self._add(target, batch, doc_id, self.embedder(partition), vectors, refresh)
                     if progress:
                         progress(len(batch))
         except BaseException:
@@ -243,8 +253,8 @@ class VectorStore:
             target.add(ids=kept["ids"][i:i + COPY_BATCH], embeddings=kept["embeddings"][i:i + COPY_BATCH],
                        documents=kept["documents"][i:i + COPY_BATCH], metadatas=kept["metadatas"][i:i + COPY_BATCH])
 
-    def _add(self, target: Any, batch: Sequence[Record], doc_id: str, vectors: dict[str, list[float]],
-             refresh: Callable[[], None]) -> None:
+    def _add(self, target: Any, batch: Sequence[Record], doc_id: str, model: Embeddings,
+             vectors: dict[str, list[float]], refresh: Callable[[], None]) -> None:
         """Embed (in parts where a text is long) and add one batch of records, refreshing the lock as it goes."""
         ids: list[str] = []
         texts: list[str] = []
@@ -260,19 +270,19 @@ class VectorStore:
         for start in range(0, len(texts), BATCH):
             chunk, vecs = texts[start:start + BATCH], given[start:start + BATCH]
             todo = [i for i, v in enumerate(vecs) if v is None]
-            for i, v in zip(todo, self._embed([chunk[i] for i in todo], vectors), strict=True):
+            for i, v in zip(todo, self._embed(model, [chunk[i] for i in todo], vectors), strict=True):
                 vecs[i] = v
             target.add(ids=ids[start:start + BATCH], embeddings=vecs, documents=chunk,
                        metadatas=metas[start:start + BATCH])
             refresh()
 
-    def _embed(self, texts: list[str], vectors: dict[str, list[float]]) -> list[list[float]]:
-        """Embeddings of `texts`, reusing those computed earlier in this write (keyed by text hash)."""
+    def _embed(self, model: Embeddings, texts: list[str], vectors: dict[str, list[float]]) -> list[list[float]]:
+        """`model`'s embeddings of `texts`, reusing those computed earlier in this write (keyed by text hash)."""
         if not texts:
             return []
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        keys = [f"{id(model)}:{hashlib.sha1(t.encode('utf-8')).hexdigest()}" for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in vectors]
-        for i, vec in zip(todo, self.embeddings.embed_documents([texts[i] for i in todo]), strict=True):
+        for i, vec in zip(todo, model.embed_documents([texts[i] for i in todo]), strict=True):
             vectors[keys[i]] = vec
         return [vectors[k] for k in keys]
 
@@ -322,8 +332,9 @@ class VectorStore:
             out.append(Record(i, text, m, partition=partition))
         return out
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.embeddings.embed_query(text)
+    def embed_query(self, text: str, partition: str = "") -> list[float]:
+        """`text` embedded as a question by the model of `partition` (the main model by default)."""
+        return self.embedder(partition).embed_query(text)
 
     def query(self, vector: list[float], k: int, partition: str) -> list[tuple[str, float]]:
         """(record id, cosine similarity) of the `k` records of one partition nearest to `vector`, best first.
