@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     chroma_timeout: float = _env("POLICYQA_CHROMA_TIMEOUT", "Seconds before a Chroma server request fails.",
                                  default=30.0, gt=0)
     embeddings: Literal["use", "openai"] = _env(
-        "POLICYQA_EMBEDDINGS", "'use' (offline multilingual USE) or 'openai'.", default="use")
+        "POLICYQA_EMBEDDINGS", "'use' (offline: multilingual USE v3, and multilingual-e5-small beside it) or 'openai'.",
+        default="use")
     openai_embedding_model: str = _env("OPENAI_EMBEDDING_MODEL", "Embedding model when embeddings='openai'.",
                                        default="text-embedding-3-small")
     # Questions and retrieval.
@@ -117,7 +118,9 @@ class Settings(BaseSettings):
     ui_host: str = _env("POLICYQA_UI_HOST", "Address the web UI binds to.", default="127.0.0.1", min_length=1)
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
     cache_dir: Path = _env("POLICYQA_CACHE_DIR", "Files derived to start faster (the embedding model's weights, "
-                           "uncompressed: ~80 MB; the English→Chinese glossary); safe to delete.", default_factory=_default_cache_dir)
+                           "uncompressed: ~80 MB; the English→Chinese glossary) and the offline models' embeddings "
+                           "of stored texts (~10 MB for the bundled documents: a re-ingest embeds only new text); "
+                           "safe to delete.", default_factory=_default_cache_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
         "POLICYQA_LOG_LEVEL", "Log level on stderr (--verbose means DEBUG).", default="WARNING")
 

@@ -479,10 +479,11 @@ def _mentions_all(unit: Unit, names: list[str], language: str) -> bool:
     return all(n.lower() in text for n in names)
 
 
-# Words that say what kind of answer is wanted ("what is the solution", "X难" = "X is hard"), not what about;
-# the retriever's stop words hold most of them (措施, 打算); these are the ones everyday questions add.
+# Words that say what kind of answer is wanted ("what is the solution", "X难" = "X is hard", "a good recipe"), not
+# what about; the retriever's stop words hold most of them (措施, 打算); these are the ones everyday questions add
+# ("good" joined on tune, 2026-11-29: refusal accuracy 0.946 -> 0.948, answered right 0.898 -> 0.899).
 _FRAME_WORDS = frozenset({"难", "问题", "怎么办", "办法", "解决", "说法", "有没有", "会不会", "有啥", "还", "还有",
-                          "另外", "measur", "help", "anyth", "someth", "way", "els"})
+                          "另外", "measur", "help", "anyth", "someth", "way", "els", "good"})
 
 
 def _without_fragments(question: str, language: str, retriever: HybridRetriever) -> str:

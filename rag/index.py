@@ -16,7 +16,6 @@ from rag.errors import InputError, StoreError
 from vectorstore import (
     WRITE_LOCK,
     CollectionMissing,
-    E5Embeddings,
     Record,
     StoreEmpty,
     StoreUnavailable,
@@ -73,7 +72,9 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
     embeddings = make_embeddings(settings.embeddings, openai_model=settings.openai_embedding_model,
                                  api_key=settings.api_key, base_url=settings.openai_base_url,
                                  cache_dir=settings.cache_dir)
-    more = {SECOND_MODEL: E5Embeddings()} if settings.embeddings == "use" else {}
+    more = {}
+    if settings.embeddings == "use":  # the offline stack
+        more[SECOND_MODEL] = make_embeddings(SECOND_MODEL, cache_dir=settings.cache_dir)
     lock = None if settings.uses_chroma_server else settings.store_dir / WRITE_LOCK
     return VectorStore(client, settings.collection, embeddings, lock_path=lock, more_embeddings=more)
 

@@ -136,6 +136,23 @@ def focus_question(question: str) -> str:
     return text.strip(" ，,：:；;")
 
 
+# Words that point at the document itself (文件里有没有说法, "does the plan say anything about"): every unit is in
+# the document, so they say nothing about which one answers, yet they pull a question's embedding towards
+# generic units. Left out of the text the dense models embed (tune, 2026-11-29: answered right 0.894 -> 0.898,
+# refusal accuracy 0.942 -> 0.946; 广州在文件里的定位是什么？ ranks 第四条, not a unit that names 广州 in passing).
+_ABOUT_THE_DOCUMENT = re.compile(
+    r"(?:在|按|根据)?(?:这份|该|本|这个)?(?:文件|条例)(?:里面|里|中|上)?(?:有没有|有)?(?:什么)?"
+    r"(?:说法|提到|提|说|讲|规定)?(?:吗|呢)?"
+    r"|\b(?:does|do|did|will) (?:the|this) (?:plan|document|opinions?) (?:say|mention) (?:anything )?(?:about )?"
+    r"|\b(?:according to|in|under) (?:the|this) (?:plan|document)\b|\bthe (?:plan|document) says?\b", re.I)
+
+
+def dense_query(question: str) -> str:
+    """The text the dense models embed for `question`: without the words that point at the document itself."""
+    text = _ABOUT_THE_DOCUMENT.sub(lambda m: " " if m.group().isascii() else "", question)
+    return re.sub(r"\s{2,}", " ", text).strip() or question
+
+
 def _idf(token_lists: list[list[str]]) -> dict[str, float]:
     n = len(token_lists)
     df: dict[str, int] = defaultdict(int)
@@ -501,7 +518,7 @@ class HybridRetriever:
                 if model == "bm25" or model == "gloss" or partition not in self.partitions:
                     continue  # a store ingested without that model (OpenAI embeddings, an older store)
                 if model not in vectors:
-                    vectors[model] = self.store.embed_query(question, partition)
+                    vectors[model] = self.store.embed_query(dense_query(question), partition)
                 hits = [(self._record_keys[rid], sim) for rid, sim in self.store.query(vectors[model], n, partition)
                         if rid in self._record_keys][:self.candidates]
                 lists[name] = hits if model == "dense" else _spread(hits)

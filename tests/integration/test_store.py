@@ -40,9 +40,37 @@ def test_reingest_is_idempotent(tmp_path: Path) -> None:
     first = ingest(s, progress=False)
     store = open_store(s)
     count = store.count()
-    assert first[0].changed and first[0].units == 45 and count == 90  # zh + en view per unit
+    assert first[0].changed and first[0].units == 45 and count == 180  # zh + en view per unit, by USE and e5
     again = ingest(s, progress=False)
     assert not again[0].changed and open_store(s).count() == count
+
+
+def test_the_second_model_embeds_both_views_and_an_older_store_is_refreshed(tmp_path: Path) -> None:
+    """e5 embeds the Chinese view of every unit and the English view of translated units only. A store written
+    without it (by an older version) still answers from USE alone, and the next ingest adds e5."""
+    from rag.document import parse_policy_document, parse_policy_text
+    from rag.index import stored_hash, unit_records
+
+    small = parse_policy_text(SMALL, "city-data-rules")
+    featured = parse_policy_document(DATA)
+    s = _settings(tmp_path / "db")
+    old = open_store(s, create=True)
+    for doc in (featured, small):  # as an older version wrote them: USE's two views, the hash without "+e5"
+        assert old.replace_document(doc.doc_id, stored_hash(doc), [r for u in doc.units for r in unit_records(u)])
+    assert set(open_store(s).partitions()) == {"zh", "en"}
+    assert search("公共数据共享由哪个部门统一管理？", settings=s).results[0].unit.unit_id == "A3"
+    reset()
+
+    small_file = tmp_path / "city-data-rules.zh.txt"
+    small_file.write_text(SMALL, encoding="utf-8")
+    assert all(r.changed for r in ingest(s, [DATA, small_file], progress=False))
+    store = open_store(s)
+    assert set(store.partitions()) == {"zh", "en", "e5_zh", "e5_en"}
+    assert {r.id for r in store.records("e5_zh")} == {r.id for r in store.records("zh")}
+    translated = {r.id for r in store.records("en") if r.metadata["doc_id"] == featured.doc_id}
+    assert {r.id for r in store.records("e5_en")} == translated and len(translated) == 45
+    assert search("公共数据共享由哪个部门统一管理？", settings=s).results[0].unit.unit_id == "A3"
+    assert "e5_zh" in search("集成电路和新能源汽车产业怎么发展？", settings=s).results[0].signals
 
 
 def test_changed_file_replaces_its_units_without_stale_ones(tmp_path: Path) -> None:
@@ -64,10 +92,10 @@ def test_crash_mid_ingest_leaves_the_previous_index_live(tmp_path: Path, monkeyp
     changed = tmp_path / "guangdong-high-quality-development-2023.zh.txt"
     changed.write_text(DATA.read_text(encoding="utf-8").replace("建设现代化产业集群", "建设现代产业集群"), encoding="utf-8")
 
-    from vectorstore.embeddings import USEEmbeddings
+    from vectorstore.embeddings import CachedEmbeddings
 
     calls = {"n": 0}
-    real = USEEmbeddings.embed_documents
+    real = CachedEmbeddings.embed_documents
 
     def crash_after_two_batches(self, texts):
         calls["n"] += 1
@@ -75,12 +103,12 @@ def test_crash_mid_ingest_leaves_the_previous_index_live(tmp_path: Path, monkeyp
             raise KeyboardInterrupt("simulated crash")
         return real(self, texts)
 
-    monkeypatch.setattr(USEEmbeddings, "embed_documents", crash_after_two_batches)
+    monkeypatch.setattr(CachedEmbeddings, "embed_documents", crash_after_two_batches)
     with pytest.raises(KeyboardInterrupt):
         ingest(s, [changed], progress=False)
     monkeypatch.undo()
     store = open_store(s)
-    assert store.documents() == before and store.count() == 90
+    assert store.documents() == before and store.count() == 4 * 45  # 45 units, each in 2 views x 2 models
     assert search("第八条", settings=s).results[0].unit.title == "建设现代化产业集群"
     generations = {c.name.rsplit(".", 1)[0] for c in store.client.list_collections() if ".g" in c.name}
     assert len(generations) == 1  # the half-built generation was dropped
