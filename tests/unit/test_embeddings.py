@@ -114,3 +114,15 @@ def test_spread_scales_cosines_over_the_candidates() -> None:
 ])
 def test_the_dense_models_embed_the_question_without_words_about_the_document(question: str, embedded: str) -> None:
     assert dense_query(question) == embedded
+
+
+def test_the_second_model_embeds_a_long_units_opening_as_one_record() -> None:
+    from rag.document import parse_policy_text
+    from rag.index import SECOND_MODEL_CHARS, unit_records
+
+    long_text = "第一条 为了规范数据管理，制定本办法。" + "数据共享应当安全可控。" * 1000
+    doc = parse_policy_text(f"某市数据管理办法\n第一章 总则\n{long_text}\n第二条 本办法自发布之日起施行。\n", "data-rules")
+    records = {r.partition: r for r in unit_records(doc.units[1], ["e5"])}
+    assert set(records) == {"zh", "en", "e5_zh"}  # no translation: no e5 English view
+    assert records["zh"].text == doc.units[1].text and len(records["zh"].text) > 10_000
+    assert records["e5_zh"].text == records["zh"].text[:SECOND_MODEL_CHARS] and records["e5_zh"].id == records["zh"].id
