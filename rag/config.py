@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     ui_port: int = _env("POLICYQA_UI_PORT", "Port of the web UI.", default=7860, ge=1, le=65535)
     cache_dir: Path = _env("POLICYQA_CACHE_DIR", "Files derived to start faster (the embedding model's weights, "
                            "uncompressed: ~80 MB; the English→Chinese glossary) and the offline models' embeddings "
-                           "of stored texts (~10 MB for the bundled documents: a re-ingest embeds only new text); "
+                           "of stored texts (~7 MB for the bundled documents: a re-ingest embeds only new text); "
                            "safe to delete.", default_factory=_default_cache_dir)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env(
         "POLICYQA_LOG_LEVEL", "Log level on stderr (--verbose means DEBUG).", default="WARNING")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
     return VectorStore(client, settings.collection, embeddings, lock_path=lock, more_embeddings=more)
 
 
-def unit_records(unit: Unit, more_models: Iterable[str] = ()) -> list[Record]:
+def unit_records(unit: Unit, more_models: Sequence[str] = ()) -> list[Record]:
     """The stored records of one unit: a Chinese view (the chunk) and an English view, and the same views for
     each model of `more_models` (partitions `<model>_zh`, `<model>_en`, with the same record ids).
 
@@ -104,17 +104,17 @@ def unit_records(unit: Unit, more_models: Iterable[str] = ()) -> list[Record]:
     return records
 
 
-def document_records(doc: PolicyDocument, more_models: Iterable[str] = ()) -> list[Record]:
+def document_records(doc: PolicyDocument, more_models: Sequence[str] = ()) -> list[Record]:
     """Every stored record of a document."""
     return [r for u in doc.units for r in unit_records(u, more_models)]
 
 
-def record_count(doc: PolicyDocument, more_models: Iterable[str] = ()) -> int:
+def record_count(doc: PolicyDocument, more_models: Sequence[str] = ()) -> int:
     """How many records `document_records` makes, without tokenising anything (a progress bar's total)."""
-    return sum(len(VIEWS) + len(list(more_models)) * (1 + bool(u.text_en)) for u in doc.units)
+    return sum(len(VIEWS) + len(more_models) * (1 + bool(u.text_en)) for u in doc.units)
 
 
-def stored_hash(doc: PolicyDocument, more_models: Iterable[str] = ()) -> str:
+def stored_hash(doc: PolicyDocument, more_models: Sequence[str] = ()) -> str:
     """What the store compares to skip an unchanged document: its content, how its BM25 tokens were made and
     which models embedded it, so the next ingest refreshes a document stored by code that did either differently."""
     from rag.retrieval import TOKENS_VERSION

@@ -235,8 +235,8 @@ FUSION: dict[str, list[tuple[str, float]]] = {
 # by Chinese BM25 against the units that have no English translation, which English BM25 cannot see. Its weight was
 # chosen on tune (2026-11-29): 1.0-1.5 give the same, best results (library hit@1 19/24 vs 15/24 without it).
 # e5_zh / e5_en: multilingual-e5-small over the two views (rag.index.SECOND_MODEL), min-max scaled over the
-# candidates (see _spread). Chosen on tune (2026-11-29, 616 cases), the others held: answered right 0.880 -> 0.898,
-# hit@1 0.884 -> 0.918; weights 0.5-1 on either view all gave 0.89-0.90, weight 2 on both fell below the baseline.
+# candidates (see _spread). Chosen on tune (2026-11-29, 616 cases), the others held: answered right 0.880 -> 0.894,
+# hit@1 0.884 -> 0.920; weights 0.5-1 on either view all gave 0.89-0.90, weight 2 on both fell below the baseline.
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -247,6 +247,8 @@ def _spread(hits: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
         return hits
     low, high = hits[-1][1], hits[0][1]
     return [(key, (sim - low) / (high - low) if high > low else 1.0) for key, sim in hits]
+
+
 # An English phrase that names a document by its subject and kind ("the intellectual property regulations").
 _DOC_PHRASE = re.compile(r"((?:[A-Za-z][\w'-]*\s+){1,7}?(?:regulations?|rules|measures|opinions?|provisions|ordinance|law))\b",
                          re.I)
