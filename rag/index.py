@@ -76,7 +76,7 @@ def open_store(settings: Settings, *, create: bool = False) -> VectorStore:
                                  api_key=settings.api_key, base_url=settings.openai_base_url,
                                  cache_dir=settings.cache_dir)
     more = {}
-    if settings.embeddings == "use":  # the offline stack
+    if settings.embeddings == "use" and settings.e5:  # the offline stack
         more[SECOND_MODEL] = make_embeddings(SECOND_MODEL, cache_dir=settings.cache_dir)
     lock = None if settings.uses_chroma_server else settings.store_dir / WRITE_LOCK
     return VectorStore(client, settings.collection, embeddings, lock_path=lock, more_embeddings=more)
@@ -234,7 +234,7 @@ def build_synthetic_store(settings: Settings, copies: int, *, seed: int = 0) -> 
     ingest(settings, [Path(doc.path)], progress=False)
     noise = np.random.default_rng(seed)
     records = []  # all copies as one synthetic document: a single generation swap, not one per copy
-    for view in store.partitions():
+    for view in [p for p in store.partitions() if store.can_embed(p)]:
         base = store.live(view).get(where={"doc_id": doc.doc_id}, include=["embeddings", "documents", "metadatas"])
         for i in range(1, copies):
             for rid, text, vec, meta in zip(base["ids"], base["documents"], base["embeddings"], base["metadatas"],

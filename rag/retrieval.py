@@ -291,7 +291,7 @@ class HybridRetriever:
         self.generation = store.generation()  # the index version these BM25 indexes were built from
         self._record_keys: dict[str, Key] = {}  # stored record id (either partition) → its unit
         self._stored_tokens: dict[Key, dict[str, Any]] = {}  # unit → metadata holding its BM25 tokens
-        self.partitions = frozenset(store.partitions())
+        self.partitions = frozenset(p for p in store.partitions() if store.can_embed(p))
         for partition in self.partitions & {"zh", "en"}:  # each view read once; the Chinese one holds the units' text
             for rec in store.records(partition):  # (a second model's partitions hold the same ids and texts)
                 key = (rec.metadata["doc_id"], rec.metadata["unit_id"])

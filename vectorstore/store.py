@@ -137,9 +137,15 @@ class VectorStore:
         return self._state()[1]
 
     def embedder(self, partition: str) -> Embeddings:
-        """The model that embeds `partition` (see the class docstring)."""
+        """The model that embeds `partition` (see the class docstring); KeyError when it is not configured."""
         model, named, _view = partition.partition("_")
-        return self.more_embeddings.get(model, self.embeddings) if named else self.embeddings
+        return self.more_embeddings[model] if named else self.embeddings
+
+    def can_embed(self, partition: str) -> bool:
+        """Whether this store was opened with the model of `partition` (a store written with e5 may be read
+        without it: its e5 partitions are then left alone, never queried with another model's vectors)."""
+        model, named, _view = partition.partition("_")
+        return not named or model in self.more_embeddings
 
     def _collection(self, partition: str) -> Any:
         """One partition of the live generation as a raw Chroma collection (got, never created)."""

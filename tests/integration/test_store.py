@@ -73,6 +73,22 @@ def test_the_second_model_embeds_both_views_and_an_older_store_is_refreshed(tmp_
     assert "e5_zh" in search("集成电路和新能源汽车产业怎么发展？", settings=s).results[0].signals
 
 
+def test_a_store_written_with_e5_is_read_and_rewritten_without_it(tmp_path: Path) -> None:
+    """POLICYQA_E5=false on a store that has e5 partitions: they are never queried with USE's vectors (another
+    size), answers come from USE alone, and the next ingest rewrites the document without e5 records."""
+    s = _settings(tmp_path / "db")
+    ingest(s, progress=False)
+    without = s.with_overrides(e5=False)
+    assert open_store(without).more_embeddings == {}
+    top = search("集成电路和新能源汽车产业怎么发展？", settings=without).results[0]
+    assert top.unit.unit_id == "A8" and not any(name.startswith("e5") for name in top.signals)
+    reset()
+    assert ingest(without, progress=False)[0].changed  # its stored hash named e5
+    store = open_store(without)
+    assert store.records("e5_zh") == [] and len(store.records("zh")) == 45
+    assert not ingest(without, progress=False)[0].changed
+
+
 def test_changed_file_replaces_its_units_without_stale_ones(tmp_path: Path) -> None:
     doc = tmp_path / "city-data-rules.zh.txt"
     doc.write_text(SMALL, encoding="utf-8")
