@@ -512,6 +512,7 @@ class HybridRetriever:
                     ranked = self._bm25["zh"].rank(terms, len(self.units))
                     lists[name] = [(key, sc) for key, sc in ranked if not self.units[key].text_en][:self.candidates]
         if mode in ("hybrid", "dense"):
+            text = dense_query(question)
             vectors: dict[str, list[float]] = {}  # the question embedded once per model
             n = math.ceil(self.candidates * self._dense_oversample)  # a view keeps only its documents' records
             for name in names:
@@ -520,7 +521,7 @@ class HybridRetriever:
                 if model == "bm25" or model == "gloss" or partition not in self.partitions:
                     continue  # a store ingested without that model (OpenAI embeddings, an older store)
                 if model not in vectors:
-                    vectors[model] = self.store.embed_query(dense_query(question), partition)
+                    vectors[model] = self.store.embed_query(text, partition)
                 hits = [(self._record_keys[rid], sim) for rid, sim in self.store.query(vectors[model], n, partition)
                         if rid in self._record_keys][:self.candidates]
                 lists[name] = hits if model == "dense" else _spread(hits)

