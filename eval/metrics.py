@@ -257,12 +257,13 @@ EN_STOPWORDS: frozenset[str] = frozenset(_EN_STOPWORDS_TEXT.split())
 _EN_BOILERPLATE_TEXT = """
     according document documents policy policies text states state stated says said mentions mentioned notes
     noted provision provisions provides following follows summary summarize short details detail relevant
-    article articles art part section preamble see refer"""
+    article articles art part section preamble see refer figure asked topic give"""
 _EN_BOILERPLATE_WORDS: frozenset[str] = frozenset(_EN_BOILERPLATE_TEXT.split())
 _ZH_BOILERPLATE = re.compile(
     "根据(?:该|本|这份|此)?(?:文件|政策|意见|规定|原文|相关规定)|(?:该|本|这份)?文件(?:中|里)?(?:指出|提到|提出|规定|明确|要求|表示|强调|写道)?"
     "|具体(?:如下|包括|来说|而言)|主要包括|如下所示|如下|以下几(?:个|点|方面)|综上所述|综上|总之|总的来说|总体来看"
     "|相关(?:内容|条款|规定)|原文|详见|参见|请参阅|请参考|可参考"
+    "|没有给出所问的具体数字|以下是文件对这一话题的表述"  # the answer's caveat on a figure it lacks (prompts/no_figure_zh)
 )
 
 

@@ -140,7 +140,7 @@ def focus_question(question: str) -> str:
 # the document, so they say nothing about which one answers, yet they pull a question's embedding towards
 # generic units. Left out of the text the dense models embed (tune, 2026-11-29: answered right 0.894 -> 0.898,
 # refusal accuracy 0.942 -> 0.946; 广州在文件里的定位是什么？ ranks 第四条, not a unit that names 广州 in passing).
-_ABOUT_THE_DOCUMENT = re.compile(
+ABOUT_THE_DOCUMENT = re.compile(
     r"(?:在|按|根据)?(?:这份|该|本|这个)?(?:文件|条例)(?:里面|里|中|上)?(?:有没有|有)?(?:什么)?"
     r"(?:说法|提到|提|说|讲|规定)?(?:吗|呢)?"
     r"|\b(?:does|do|did|will) (?:the|this) (?:plan|document|opinions?) (?:say|mention) (?:anything )?(?:about )?"
@@ -149,7 +149,7 @@ _ABOUT_THE_DOCUMENT = re.compile(
 
 def dense_query(question: str) -> str:
     """The text the dense models embed for `question`: without the words that point at the document itself."""
-    text = _ABOUT_THE_DOCUMENT.sub(lambda m: " " if m.group().isascii() else "", question)
+    text = ABOUT_THE_DOCUMENT.sub(lambda m: " " if m.group().isascii() else "", question)
     return re.sub(r"\s{2,}", " ", text).strip() or question
 
 
@@ -238,6 +238,15 @@ FUSION: dict[str, list[tuple[str, float]]] = {
 # candidates (see _spread). Chosen on tune (2026-11-29, 616 cases), the others held: answered right 0.880 -> 0.894,
 # hit@1 0.884 -> 0.920; weights 0.5-1 on either view all gave 0.89-0.90, weight 2 on both fell below the baseline.
 MODES = ("hybrid", "dense", "bm25")
+
+
+def _scaled(name: str, hits: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
+    """One retriever's scores on the scale fusion adds: BM25 as a share of the best score, USE cosines as they
+    are, e5 cosines spread (see _spread)."""
+    if name.startswith(("bm25", "gloss")):
+        best = max((score for _key, score in hits), default=0.0)
+        return [(key, score / best if best > 0 else 0.0) for key, score in hits]
+    return hits if name.startswith("dense") else _spread(hits)
 
 
 def _spread(hits: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
@@ -522,9 +531,8 @@ class HybridRetriever:
                     continue  # a store ingested without that model (OpenAI embeddings, an older store)
                 if model not in vectors:
                     vectors[model] = self.store.embed_query(text, partition)
-                hits = [(self._record_keys[rid], sim) for rid, sim in self.store.query(vectors[model], n, partition)
-                        if rid in self._record_keys][:self.candidates]
-                lists[name] = hits if model == "dense" else _spread(hits)
+                lists[name] = [(self._record_keys[rid], sim) for rid, sim in self.store.query(vectors[model], n, partition)
+                               if rid in self._record_keys][:self.candidates]
         return lists
 
     def rank(self, question: str, language: str, k: int, mode: str = "hybrid") -> list[SearchResult]:
@@ -535,11 +543,10 @@ class HybridRetriever:
         fused: dict[Key, float] = defaultdict(float)
         signals: dict[Key, dict[str, float]] = defaultdict(dict)
         for name, ranked in self._ranked_lists(question, language, mode).items():
-            scale = max((score for _key, score in ranked), default=0.0) if name.startswith(("bm25", "gloss")) else 1.0
-            for key, score in ranked:
-                if key in self.units and scale > 0:
-                    fused[key] += weights[name] * score / scale
-                    signals[key][name] = round(score, 4)
+            for (key, score), (_key, scaled) in zip(ranked, _scaled(name, ranked), strict=True):
+                if key in self.units:
+                    fused[key] += weights[name] * scaled
+                    signals[key][name] = round(score, 4)  # unscaled: a cosine says how close, whatever the rest
         order = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]
         return [SearchResult(self.units[key], fused[key], "search", signals[key]) for key in order]
 
