@@ -34,6 +34,7 @@ from rag.conversation import (
     previous_citations,
     rule_condense,
     topic_question,
+    without_opening,
 )
 from rag.document import Unit
 from rag.extractive import aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
@@ -119,7 +120,7 @@ class AnswerChain:
         start = time.perf_counter()
         history = normalize_history(state.get("history"))
         question = state["question"]
-        standalone = question
+        standalone = without_opening(question)  # a new question: "And imports?" is asked as "imports?"
         prefer: list[str] = []
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords

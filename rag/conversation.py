@@ -77,6 +77,14 @@ _NEW_SUBJECT = re.compile(
     r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题"
     r"|另一个问题)", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
+# What a new question opens with that asks nothing ("And", "Thanks. Separately,", 好的。顺便问一下，): left out of the
+# question it is answered as, or it would be searched for ("And imports?" found the preamble, "imports?" 第十六条).
+_OPENING = re.compile(
+    r"^(?:\W*(?:and|but|ok(?:ay)?|so|cool|thanks?(?: you)?|got it|great|separately|by the way|btw|(?:a )?different "
+    r"question|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)"
+    r"|on (?:a different|another) (?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b[\s,.!:;—–-]*)+"
+    r"|^(?:\W*(?:好的?|谢谢|明白了?|了解|嗯|哦|另外(?:想|再)?问(?:一下|个问题)?|顺便(?:问一?下|问问|说一下)?"
+    r"|换个(?:话题|问题)|再问(?:一个|个)(?:问题)?|还有个问题|另一个问题)[\s，,。.！!：:；;—–-]*)+", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
 _EN_NOT_NAMES = {"What", "Which", "How", "Who", "Why", "When", "Where", "Does", "Do", "Is", "Are", "And", "The",
@@ -254,7 +262,7 @@ def _continues(question: str, history: list[Message], previous: str) -> bool:
 def _standalone(question: str, history: list[Message], previous: str, language: str | None = None) -> str:
     """`question` made standalone, given the conversation before it and its previous standalone question."""
     if not _continues(question, history, previous):
-        return question
+        return without_opening(question)
     language = language or _language(question)
     placed = _with_place(question, previous)
     if points_back(question):
@@ -262,6 +270,11 @@ def _standalone(question: str, history: list[Message], previous: str, language: 
         label = _cited_unit_label(history, language)
         return f"{label} {question}" if label else f"{question} {previous}".strip()
     return placed or swap_topic(elliptical_topic(question) or "", previous) or question
+
+
+def without_opening(question: str) -> str:
+    """The question without an opening that asks nothing (see _OPENING); the question itself if that is all."""
+    return _OPENING.sub("", question) or question
 
 
 def without_pointers(question: str) -> str:

@@ -1,6 +1,6 @@
 """Follow-up cases for the condenser, shared by the offline rule's unit tests and the LLM condenser's tests against
 the local OpenAI-compatible server: (history, question, standalone question) — the question itself when it must be
-answered as if asked alone."""
+answered as if asked alone, without an opening that asks nothing ("And", "Thanks. Separately,")."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ def chat(*turns: str) -> list[dict[str, str]]:
     return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]
 
 
-# (history, question, standalone question) — the question itself when it must be answered as if asked alone.
+# (history, question, standalone question) — for a new question, itself without its opening (see above).
 CASES = [
     # new questions: a topic switch is answered alone
     (chat("How will Guangdong attract foreign talent?", "Art. 16 (…) states: … [Art. 16]."),
-     "And what about housing?", "And what about housing?"),
+     "And what about housing?", "what about housing?"),
     (chat("第四十条讲了什么？", "文件中没有第四十条：本文件共 33 条、11 个部分。"),
      "今天天气怎么样？", "今天天气怎么样？"),
     (chat("What does Article 8 say?", "Art. 8 (…) states: … [Art. 8]."),
      "Thanks. Separately, what does the plan say about food security?",
-     "Thanks. Separately, what does the plan say about food security?"),
+     "what does the plan say about food security?"),
     (chat("文件对教育有什么安排？", "第二十五条（…）提出：…[第二十五条]。"), "那养老呢？", "那养老呢？"),
     (chat("芯片产业在规划中是怎么部署的？", "第八条（…）提出：…[第八条]。"), "那量子技术呢？", "那量子技术呢？"),
     (chat("What does Article 8 say?", "… [Art. 8]."),
@@ -28,9 +28,9 @@ CASES = [
     (chat("第八条讲了什么？", "…[第八条]。"), "第九条呢？", "第九条呢？"),  # names its own unit
     (chat("How can consumer spending be boosted?", "Art. 5 (…) states: … [Art. 5]."),
      "Different question: what does it say about workers' pay?",
-     "Different question: what does it say about workers' pay?"),  # a change of subject: "it" is the document
+     "what does it say about workers' pay?"),  # a change of subject: "it" is the document
     (chat("新能源汽车产业在文件里是怎么布局的？", "…[第八条]。"), "顺便问一下，它对农民工落户有什么说法？",
-     "顺便问一下，它对农民工落户有什么说法？"),
+     "它对农民工落户有什么说法？"),
     # elliptical follow-ups with a slot of the same kind: the previous question with the new topic
     (chat("广州在文件里的定位是什么？", "第四条（…）提出：…[第四条]。"), "那深圳呢？", "深圳在文件里的定位是什么？"),
     (chat("横琴在文件里是什么定位？", "…[第三条]。"), "前海呢？", "前海在文件里是什么定位？"),

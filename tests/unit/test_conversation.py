@@ -15,6 +15,7 @@ from rag.conversation import (
     points_back,
     previous_citations,
     topic_question,
+    without_opening,
     without_pointers,
 )
 
@@ -24,13 +25,22 @@ from rag.conversation import (
 def test_condense_question(history: list, question: str, standalone: str) -> None:
     messages = normalize_history(history)
     assert condense_question(question, messages) == standalone
-    assert needs_condensing(question, messages) == (standalone != question)
+    assert needs_condensing(question, messages) == (standalone != without_opening(question))
 
 
 @pytest.mark.parametrize("question", ["那深圳呢？", "这一条讲了什么？", "And Shenzhen?", "What does it say?"])
 def test_without_history_every_question_stands_alone(question: str) -> None:
     assert not needs_condensing(question, [])
-    assert condense_question(question, []) == question
+    assert condense_question(question, []) == without_opening(question)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("And imports?", "imports?"), ("Thanks. Separately, what about food security?", "what about food security?"),
+    ("好的。顺便问一下，外资企业投诉多久有结果？", "外资企业投诉多久有结果？"), ("谢谢！换个话题：养老怎么安排？", "养老怎么安排？"),
+    ("Andorra?", "Andorra?"), ("Thanks!", "Thanks!"), ("那深圳呢？", "那深圳呢？"),
+])
+def test_an_opening_that_asks_nothing_is_left_out(question: str, expected: str) -> None:
+    assert without_opening(question) == expected
 
 
 @pytest.mark.parametrize(("question", "expected"), [
