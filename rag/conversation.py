@@ -22,6 +22,10 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
    itself put in the pointer's stead: 那在那边上班的澳门人，个税怎么算？ after a question on 横琴合作区 asks about 横琴
    (澳门 is its own); its topic (个税) is its own too.
 
+5. A question that refers to a **document** by its kind alone — 条例有没有要求保密？ / 这个条例 / "under that law" /
+   "the same regulation" — after an answer that cited a document by name, is asked over that document: its title is
+   put in front (《广东省外商投资权益保护条例》 条例有没有要求保密？). Its topic is its own.
+
 When a pointer (rule 2) names the cited unit but a check refuses it there (it asks for a number the unit does not
 hold: "Once they've filed it, how soon must the office decide?" — "it" is the complaint, not the article), the chain
 asks `topic_question` instead: the question with the previous one after it, searched like any other, if that can be
@@ -36,7 +40,7 @@ from typing import Any
 
 from rag.references import find_references
 from rag.segmentation import tagged_names
-from rag.text import has_cjk, int_to_cn, int_to_roman
+from rag.text import CJK_CHARS, has_cjk, int_to_cn, int_to_roman
 
 Message = dict[str, Any]
 
@@ -195,30 +199,55 @@ def swap_topic(topic: str, previous: str) -> str | None:
     return None
 
 
-def _cited_unit_label(history: list[Message], language: str) -> str:
-    """'第八条' / 'Article 8' for the unit the conversation was last about: the first one the last answer cited,
-    else the last one a user named ('' if none)."""
+def _last_citation(history: list[Message]) -> tuple[Any, str] | None:
+    """(reference, its document's title or '') of the unit the conversation was last about: the first one the last
+    answer cited, else the last one a user named."""
     for m in reversed(history[-MAX_TURNS:]):
         refs = [r for r in find_references(m["content"]) if r.kind in ("article", "section")]
         if refs:
-            r = refs[0]
             # A citation naming its document ([《广东省知识产权保护条例》第三十条] / [<English title>, Art. 30]) keeps
             # the document in the follow-up, so it is not asked over every document of the library.
-            before = m["content"][:r.start]
+            before = m["content"][:refs[0].start]
             named = _CITED_BOOK.search(before) or _CITED_TITLE.search(before)  # 《…》 first: it may follow a lead-in
-            title = named.group(1).strip() if named else ""
-            if r.kind == "article":
-                label = f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
-            else:
-                label = f"第{int_to_cn(r.number)}部分" if language == "zh" else f"Part {int_to_roman(r.number)}"
-            if not title:
-                return label
-            book = title if title.startswith("《") else f"《{title}》" if language == "zh" else title
-            return f"{book}{label}" if language == "zh" else f"{label} of {book}"
-    return ""
+            return refs[0], named.group(1).strip() if named else ""
+    return None
+
+
+def _book(title: str, language: str) -> str:
+    return title if title.startswith("《") or language != "zh" else f"《{title}》"
+
+
+def _cited_unit_label(history: list[Message], language: str) -> str:
+    """'第八条' / 'Article 8' for the unit the conversation was last about (see _last_citation), with its document
+    when the citation named one ('' if none)."""
+    found = _last_citation(history)
+    if not found:
+        return ""
+    r, title = found
+    if r.kind == "article":
+        label = f"第{int_to_cn(r.number)}条" if language == "zh" else f"Article {r.number}"
+    else:
+        label = f"第{int_to_cn(r.number)}部分" if language == "zh" else f"Part {int_to_roman(r.number)}"
+    if not title:
+        return label
+    return f"{_book(title, language)}{label}" if language == "zh" else f"{label} of {_book(title, language)}"
+
+
+def _cited_document(question: str, history: list[Message]) -> str:
+    """The title of the document the last answer cited, if `question` refers to a document by its kind alone
+    (条例有没有要求保密？ / "under that law"), not by name; else ''."""
+    if not (_DOCUMENT_POINTER_ZH.search(question) or _DOCUMENT_POINTER_EN.search(question)):
+        return ""
+    found = _last_citation(history)
+    return _book(found[1], _language(question)) if found and found[1] else ""
 
 
 _CITED_BOOK = re.compile(r"(《[^》\n]{2,80}》),?\s*$")
+# A document referred to by its kind alone: 条例 after a demonstrative, 的 or no word at all (not 知识产权保护条例,
+# which names one), "the/that/this (same) regulation", "that law", "these rules" (not "Guangdong's IP rules").
+_DOCUMENT_POINTER_ZH = re.compile(rf"(?:(?<![{CJK_CHARS}])|(?<=[这该此本那个部份的里]))(?:条例|法规)(?!》)")
+_DOCUMENT_POINTER_EN = re.compile(r"\b(?:the|this|that|these|those)\s+(?:same\s+)?(?:regulations?|rules|law|ordinance)\b",
+                                  re.I)
 _CITED_TITLE = re.compile(r"(?:^|\n|\[)([^\[\]\n]{4,120}),\s*$")
 
 
@@ -256,7 +285,7 @@ def _continues(question: str, history: list[Message], previous: str) -> bool:
     if points_back(question) or _with_place(question, previous):
         return not _NEW_SUBJECT.search(question)  # "Separately, what does it say about…": "it" is the document
     topic = elliptical_topic(question)
-    return topic is not None and swap_topic(topic, previous) is not None
+    return (topic is not None and swap_topic(topic, previous) is not None) or bool(_cited_document(question, history))
 
 
 def _standalone(question: str, history: list[Message], previous: str, language: str | None = None) -> str:
@@ -269,7 +298,10 @@ def _standalone(question: str, history: list[Message], previous: str, language: 
         question = placed or question
         label = _cited_unit_label(history, language)
         return f"{label} {question}" if label else f"{question} {previous}".strip()
-    return placed or swap_topic(elliptical_topic(question) or "", previous) or question
+    swapped = swap_topic(elliptical_topic(question) or "", previous)
+    if placed or swapped:
+        return placed or swapped or question
+    return f"{_cited_document(question, history)} {without_opening(question)}"  # rule 5
 
 
 def without_opening(question: str) -> str:
@@ -295,8 +327,9 @@ def previous_citations(history: list[Message]) -> list[str]:
 def continues_topic(question: str, history: list[Message]) -> bool:
     """Whether an elliptical follow-up carries the previous question over (那深圳呢？ after 广州…); a place pointer
     carries only the place, not the topic."""
-    return (needs_condensing(question, history) and not points_back(question)
-            and not _with_place(question, _previous_question(history)))
+    previous = _previous_question(history)
+    return (needs_condensing(question, history) and not points_back(question) and not _with_place(question, previous)
+            and swap_topic(elliptical_topic(question) or "", previous) is not None)
 
 
 def topic_question(question: str, history: list[Message]) -> str:

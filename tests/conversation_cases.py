@@ -64,4 +64,16 @@ CASES = [
      "Is there anything on pensions?"),  # existential "is there"
     (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Anything in there about EV charging?",
      "Anything in there about EV charging?"),  # "in there": the document
+    # referring to a document by its kind alone (条例, "that law"): asked over the document the last answer cited
+    (chat("外商投资企业被政府部门侵权可以投诉吗？",
+          "《广东省外商投资权益保护条例》第二十四条（…）提出：…[《广东省外商投资权益保护条例》第二十四条]。"),
+     "还有个顾虑：条例有没有要求政府部门保密？", "《广东省外商投资权益保护条例》 还有个顾虑：条例有没有要求政府部门保密？"),
+    (chat("What housing support does Guangzhou give young founders?",
+          "Guangzhou Youth Innovation Regulations, Art. 22 states: … [Guangzhou Youth Innovation Regulations, Art. 22]."),
+     "And who counts as young under that law?", "Guangzhou Youth Innovation Regulations who counts as young under that law?"),
+    (chat("外商投资企业被政府部门侵权可以投诉吗？",
+          "《广东省外商投资权益保护条例》第二十四条（…）提出：…[《广东省外商投资权益保护条例》第二十四条]。"),
+     "那知识产权保护条例怎么说？", "那知识产权保护条例怎么说？"),  # names a document of its own
+    (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "What do the rules say about it?",
+     "Article 3 What do the rules say about it?"),  # no document named by the citation: a pointer as before
 ]
