@@ -358,8 +358,8 @@ _EN_TIME_UNITS = {"year", "month", "day", "hour", "time"}  # 五个工作日 / �
 
 def _a_few(question: str, cue: re.Match[str]) -> bool:
     """Whether 几 means "a few", not "how many": in a sentence asking yes or no (家里承包的几亩地荒着没种，会有什么
-    后果吗？, but not 你知道要建几个充电站吗？, which asks the number), or in the asker's own clause that does not
-    itself ask (我们几个朋友凑了点钱…)."""
+    后果吗？ / 广东跟隔壁几个省的合作，文件有没有提？, but not 你知道要建几个充电站吗？ or 文件有没有说要建几个充电站？,
+    which ask the number), or in the asker's own clause that does not itself ask (我们几个朋友凑了点钱…)."""
     if cue.group(1) != "几":
         return False
     rest = question[cue.end():]
@@ -367,7 +367,8 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
     sentence = question[cue.start():cue.end() + (stop.start() if stop else len(rest))]
     start = max(question.rfind(p, 0, cue.start()) for p in "。！？?!")
     embedded = re.search(r"知道|告诉|请问|问一下", question[start + 1:cue.start()])
-    return (bool(re.search(r"吗\s*$", sentence)) and not embedded) or _asker_context(question, cue.start(), cue.end())
+    yes_no = re.search(r"吗\s*$", sentence) or re.search(r"[，,].*(?:有没有|是否|会不会|能不能|有无)", sentence)
+    return (bool(yes_no) and not embedded) or _asker_context(question, cue.start(), cue.end())
 
 
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:

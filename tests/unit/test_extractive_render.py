@@ -60,6 +60,20 @@ def test_not_much_is_not_a_quantity_question() -> None:
     assert quantity_asked("农村结婚动不动就要几十万彩礼，条例有说法吗？", "zh") is None  # an estimate, not a question
     assert quantity_asked("一个部门要对同一家企业查好几项，能合并吗？", "zh") is None
     assert quantity_asked("要建几个国家公园？", "zh") is not None
+    # 几 in the topic of a yes/no question is "a few"; asked about, or after 有没有说, it is "how many"
+    assert quantity_asked("广东跟隔壁几个省之间的合作，这份文件有没有提？", "zh") is None
+    assert quantity_asked("文件有没有说要建几个充电站？", "zh") is not None
+
+
+def test_an_open_question_beside_a_figure_is_asked_for_the_rest() -> None:
+    from rag.extractive import _asks_more
+
+    assert _asks_more("横琴有什么安排，要投多少亿元？", "zh")
+    assert _asks_more("What are the plans for national parks, and how many hectares will they cover?", "en")
+    assert not _asks_more("到2027年广东新能源汽车产量要达到多少万辆？", "zh")
+    assert not _asks_more("Does the plan set a GDP target, and how much is it?", "en")  # yes/no: its answer is the gap
+    # another sentence does not count: a follow-up condensed with the previous question has it beside it
+    assert not _asks_more("Will it open next summer, and how much are tickets? What does the plan say about it?", "en")
 
 
 def test_when_opening_a_condition_does_not_ask_for_a_date() -> None:
