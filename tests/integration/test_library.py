@@ -85,6 +85,16 @@ def test_an_english_phrase_names_the_regulation_whose_chinese_title_holds_its_wo
     assert retriever.named_documents("Under the protection regulations, what is required?", "en", scope) == ()
 
 
+def test_a_place_spelled_in_pinyin_names_its_regulation_unless_the_question_names_the_plan(
+        library: rag.Settings) -> None:
+    retriever = rag.get_retriever(library)
+    scope = retriever.document_ids()
+    assert retriever.named_documents("How does Guangzhou support young founders?", "en", scope) == (YOUTH,)
+    assert retriever.named_documents("What role does Guangzhou play in the plan?", "en", scope) == ()
+    outcome = retriever.search("What role does Guangzhou play in the plan?", "en", 5)
+    assert (outcome.results[0].unit.doc_id, outcome.results[0].unit.unit_id) == (GD, "A4")
+
+
 def test_unknown_document_id_is_an_input_error(library: rag.Settings) -> None:
     with pytest.raises(InputError, match="no such document: nope"):
         rag.search("第八条", settings=library, documents=["nope"])
@@ -173,6 +183,18 @@ def test_a_follow_up_stays_in_the_document_the_last_answer_cited(library: rag.Se
     follow = rag.answer("这一条还说了什么？", history=history, settings=library)
     assert "广东省知识产权保护条例" in follow.standalone_question
     assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(IP, "A30")}
+
+
+def test_a_follow_up_naming_a_document_by_its_kind_alone_is_asked_over_the_cited_one(library: rag.Settings) -> None:
+    """Rule 5 of rag.conversation: 条例 alone, after an answer from the foreign investment regulation, is that one,
+    not the IP regulation whose trade-secret articles a search of every document finds first."""
+    first_q = "外商投资企业被政府部门侵犯权益，可以去哪里投诉？"
+    first = rag.answer(first_q, settings=library)
+    assert first.citations and first.citations[0].doc_id == FI, first.text
+    history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.text}]
+    follow = rag.answer("还有个顾虑：我们报批的时候，政府部门会看到不少商业机密，条例有没有要求他们保密？",
+                        history=history, settings=library)
+    assert {(c.doc_id, c.unit_id) for c in follow.citations} == {(FI, "A11")}, follow.text
 
 
 def test_it_in_a_follow_up_is_the_topic_when_the_cited_article_cannot_answer(library: rag.Settings) -> None:
