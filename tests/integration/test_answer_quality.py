@@ -318,6 +318,8 @@ def test_plainly_worded_covered_questions_are_answered(question: str, unit: str,
     ("What are the rules of mahjong?", "far in meaning"),  # shares "rules" with the text: support alone answered it
     ("Which dim sum restaurant in Guangzhou is the best?", "advice"),
     ("我今年大四，学计算机的，毕业后去深圳还是去广州找工作更有前途？", "advice"),
+    ("I've got offers from a state-owned firm and a private startup. Going by this plan, which one should I take?",
+     "advice"),
 ])
 def test_each_answerability_check_refuses_what_it_is_for(question: str, reason: str, settings) -> None:
     import rag

@@ -63,6 +63,15 @@ def test_not_much_is_not_a_quantity_question() -> None:
     # 几 in the topic of a yes/no question is "a few"; asked about, or after 有没有说, it is "how many"
     assert quantity_asked("广东跟隔壁几个省之间的合作，这份文件有没有提？", "zh") is None
     assert quantity_asked("文件有没有说要建几个充电站？", "zh") is not None
+    assert quantity_asked("广东会不会跟隔壁几个省的国家级大平台搞对接？", "zh") is None
+    assert quantity_asked("打工的想多学几门手艺，政府搞的职业培训是不是一辈子都能参加？", "zh") is None
+    assert quantity_asked("碳排放权期货大概啥时候能交易？", "zh") == quantity_asked("哪一年？", "zh")
+
+
+def test_only_a_whole_capitalised_word_is_read_as_a_name() -> None:
+    from rag.extractive import _EN_NAME
+
+    assert [m.group(0) for m in _EN_NAME.finditer("bringing IoT or AI into retail in Foshan")] == ["Foshan"]
 
 
 def test_an_open_question_beside_a_figure_is_asked_for_the_rest() -> None:
