@@ -46,7 +46,7 @@ Message = dict[str, Any]
 
 # Pointers that name a unit (这一条, "that same article") and pronouns that may (它, "it", "they"): an opening
 # that changes the subject cancels a pronoun, never a named unit.
-_NAMES_UNIT_ZH = re.compile(r"这一?条|该条|此条|本条|这一?部分|该部分|上述|上面(?:那|这)?条")
+_NAMES_UNIT_ZH = re.compile(r"这一?条|该条|此条|本条|同一条|这一?部分|该部分|同一部分|上述|上面(?:那|这)?条")
 _NAMES_UNIT_EN = re.compile(r"\b(?:(?:this|that|these|those)(?: same)?|the (?:same|above|previous|last)) "
                             r"(?:articles?|sections?|parts?|provisions?|ones?|clauses?)\b", re.I)
 _PRONOUN_ZH = re.compile(r"它|其中|里面还")

@@ -164,6 +164,7 @@ _ADVICE = re.compile(
     r"|我[^？?。]{0,30}?(?:应该|应当|该|要不要)[^？?。]{0,20}还是|\b(?:should|shall) (?:i|we)\b[^?.]{0,60}\bor\b"
     r"|我[^？?。]{0,60}还是[^？?。]{0,20}更(?:有前途|有发展|好|划算|合适|赚钱)"
     r"|\b(?:should|shall) (?:i|we) (?:take|choose|pick|accept|join|go (?:for|with))\b|我?(?:该|应该)选哪"
+    r"|\bwhich (?:one|of (?:them|the two))(?:['’]s| is)? (?:the )?(?:better|best|safer)\b|\bbetter bet\b"
     # a recommendation: which restaurant / school / hotel is best
     r"|\b(?:is|are) (?:the )?best(?: for (?:me|us|my|our)\b|\s*\?)"
     r"|推荐(?:几|一下|个|些)|哪(?:个|家|所|些|里)[^？?。，,]{0,10}(?:最好|比较好|好吃|好玩)",
@@ -173,6 +174,7 @@ _RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年(?!\s*
 _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
                                r"(?:week|weekend|month|year))\b", re.I)
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?(?![\w])")  # not the "Io" of IoT
+_EN_NAME_PAIR = re.compile(r"(?<![\w'’])([A-Z][a-z]+) ([A-Z][a-z]+)(?![\w'’])")
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province"}
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
@@ -260,7 +262,7 @@ _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 c
 # First person: the asker (我/咱/俺, not 我国/我省/我市, which in policy Chinese mean China, Guangdong, the city), and
 # the asker's family (孩子明年高考，…).
 _ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[我咱俺](?![国省市区县])"
-                              r"|孩子|老婆|老公|爸妈|父母|儿子|女儿|家里人", re.I)  # 孩子明年高考: the asker's family
+                              r"|孩子|娃|老婆|老公|爸妈|父母|儿子|女儿|家里人", re.I)  # 孩子明年高考: the asker's family
 _CLAUSE_BREAK = re.compile(r"[,.;:!?—–()，。；：！？（）]")
 
 
@@ -315,6 +317,15 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
             if word not in _EN_NOT_NAMES and not retriever.mentions(word) and retriever.fully_translated:
                 out.append(word)
+        # A name of two words is one name: "Northern Metropolis" is not in the text, though "northern" (Guangdong)
+        # and "metropolis" (Shenzhen's) are.
+        for m in _EN_NAME_PAIR.finditer(question):
+            first, second = m.group(1), m.group(2)
+            if ({first, second} & _EN_NOT_NAMES or _about_the_asker(question, m.group(0))
+                    or not re.search(r"[A-Za-z0-9,]\s*$", question[:m.start()])):
+                continue
+            if not retriever.mentions(m.group(0)) and retriever.fully_translated:
+                out.append(m.group(0))
     return out
 
 

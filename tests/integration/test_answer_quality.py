@@ -294,6 +294,7 @@ def test_follow_ups_continue_the_topic(settings) -> None:
     # the asker's story dilutes the coverage; asking what the government says, close in meaning (e5), answers it
     ("我在街边开了个小餐馆，算个体户吧，想问问政府对我们这种小本生意有没有什么扶持的说法？", "A10"),
     ("Different question: what does the document say about local government debt?", "A30"),
+    ("娃明年上小学了，想问下这份文件对中小学基础教育有啥说法？", "A25"),  # 明年 in the asker's story is context
 ])
 def test_plainly_worded_covered_questions_are_answered(question: str, unit: str, settings) -> None:
     answer = ask(question, [], settings)
@@ -308,6 +309,7 @@ def test_plainly_worded_covered_questions_are_answered(question: str, unit: str,
     ("What will house prices do next year?", "relative time"),
     ("北京市在推动高质量发展方面出台了哪些政策？", "unknown name"),
     ("What does the plan say about Fujian's ports?", "unknown name"),
+    ("What does the plan say about Hong Kong's Northern Metropolis?", "unknown name"),  # both words are in the text
     ("2030年广东要达到什么目标？", "unknown number"),
     ("Which 15% target does the plan set for exports?", "unknown number"),
     ("文件规定广东最低工资标准调整到多少元？", "no such quantity"),
@@ -320,6 +322,7 @@ def test_plainly_worded_covered_questions_are_answered(question: str, unit: str,
     ("我今年大四，学计算机的，毕业后去深圳还是去广州找工作更有前途？", "advice"),
     ("I've got offers from a state-owned firm and a private startup. Going by this plan, which one should I take?",
      "advice"),
+    ("thinking of opening a bubble tea shop in either Nansha or Qianhai — which one's the better bet?", "advice"),
 ])
 def test_each_answerability_check_refuses_what_it_is_for(question: str, reason: str, settings) -> None:
     import rag

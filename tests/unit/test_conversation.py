@@ -48,6 +48,7 @@ def test_an_opening_that_asks_nothing_is_left_out(question: str, expected: str) 
     ("这一条还提到了哪些国家公园？", True), ("该条怎么说？", True), ("它提到了哪些试点？", True),
     ("What does it say about pensions?", True), ("Which parks does that article mention?", True),
     ("How long do they have to keep the dispute records?", True), ("Is there any subsidy for running them?", True),
+    ("那同一条里说的“竞争中性”，具体怎么提的？", True),
     ("If foreign firms are infringed, can they complain to the office?", False),
     ("What does that same article say about SMEs?", True), ("How long must the organiser keep those records?", True),
     ("Is it easier to start a business?", False), ("It is possible to buy a flat?", False),
