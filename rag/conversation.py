@@ -75,21 +75,20 @@ _PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\
                                r"(?!\s+(?:is|are|was|were|will|would|be|has|have|had|must|should|may|might|can|could|"
                                r"seems?)\b)(?!['’]s)", re.I)
 # Openings that change the subject: what follows is a new question even if it says "it" (the document).
+_SUBJECT_CHANGE_EN = (r"separately|by the way|btw|(?:a |totally |completely )?different (?:question|subject|topic|thing|"
+                      r"matter)|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|"
+                      r"subject)|on (?:a different|another) (?:note|topic)|unrelated(?: question)?|one more (?:thing|question)")
+_SUBJECT_CHANGE_ZH = r"另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题|另一个问题"
 _NEW_SUBJECT = re.compile(
-    r"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:separately|by the way|btw|(?:(?:a |totally |completely )?"
-    r"different (?:question|subject|topic|thing|matter))|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)|on (?:a different|another) "
-    r"(?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b"
-    r"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题"
-    r"|另一个问题)", re.I)
+    rf"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:{_SUBJECT_CHANGE_EN})\b"
+    rf"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:{_SUBJECT_CHANGE_ZH})", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 # What a new question opens with that asks nothing ("And", "Thanks. Separately,", 好的。顺便问一下，): left out of the
 # question it is answered as, or it would be searched for ("And imports?" found the preamble, "imports?" 第十六条).
 _OPENING = re.compile(
-    r"^(?:\W*(?:and|but|ok(?:ay)?|so|cool|thanks?(?: you)?|got it|great|separately|by the way|btw|(?:a |totally "
-    r"|completely )?different (?:question|subject|topic|thing|matter)|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|subject)"
-    r"|on (?:a different|another) (?:note|topic)|unrelated(?: question)?|one more (?:thing|question))\b[\s,.!:;—–-]*)+"
-    r"|^(?:\W*(?:好的?|谢谢|明白了?|了解|嗯|哦|另外(?:想|再)?问(?:一下|个问题)?|顺便(?:问一?下|问问|说一下)?"
-    r"|换个(?:话题|问题)|再问(?:一个|个)(?:问题)?|还有个问题|另一个问题)[\s，,。.！!：:；;—–-]*)+", re.I)
+    rf"^(?:\W*(?:and|but|ok(?:ay)?|so|cool|thanks?(?: you)?|got it|great|{_SUBJECT_CHANGE_EN})\b[\s,.!:;—–-]*)+"
+    rf"|^(?:\W*(?:好的?|谢谢|明白了?|了解|嗯|哦|(?:{_SUBJECT_CHANGE_ZH})(?:问一?下|问问|说一下|一下|个问题|问题)?)"
+    r"[\s，,。.！!：:；;—–-]*)+", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
 _EN_NOT_NAMES = {"What", "Which", "How", "Who", "Why", "When", "Where", "Does", "Do", "Is", "Are", "And", "The",

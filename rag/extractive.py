@@ -155,7 +155,8 @@ class Verdict:
 # -- question analysis ---------------------------------------------------------------------------------------
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
-    r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase|load up)|\b(?:do|would|can|could) you recommend\b"
+    r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase|load up)"
+    r"|\b(?:do|would|can|could) you recommend\b"
     r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest)\b"
     r"|\b(?:move|put|invest) (?:my|our) (?:savings|spare cash|money) in(?:to)?\b"
     r"|我(?:能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要)[^？?。]{0,10}?"
@@ -368,8 +369,8 @@ _YES_NO_ZH = "是否|能否|会不会|能不能|是不是|可不可以|有无"  
 def _a_few(question: str, cue: re.Match[str]) -> bool:
     """Whether 几 means "a few", not "how many": in a sentence asking yes or no (家里承包的几亩地荒着没种，会有什么
     后果吗？ / 广东跟隔壁几个省的合作，文件有没有提？ / 广东会不会跟隔壁几个省搞对接？, but not 你知道要建几个充电站吗？ or
-    文件有没有说要建几个充电站？,
-    which ask the number), or in the asker's own clause that does not itself ask (我们几个朋友凑了点钱…)."""
+    文件有没有说要建几个充电站？, which ask the number), or in the asker's own clause that does not itself ask
+    (我们几个朋友凑了点钱…)."""
     if cue.group(1) != "几":
         return False
     rest = question[cue.end():]
