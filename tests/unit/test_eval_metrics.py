@@ -211,6 +211,17 @@ def test_faithfulness_skips_boilerplate_and_handles_no_content():
     assert faithfulness_lexical("加快发展集成电路产业。", {}, "zh") == 0.0
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_answers_caveat_on_a_missing_figure_is_not_a_claim(language: str) -> None:
+    """The extractive answer's caveat (prompts/no_figure_*) names no content of the document; eval/metrics.py lists
+    its words as boilerplate, and this keeps that list in step with the prompt."""
+    from prompts import load_prompt
+
+    quote = "加快发展集成电路产业" if language == "zh" else "Accelerate the integrated circuit industry"
+    answer = f"{load_prompt(f'intro_{language}')}\n{load_prompt(f'no_figure_{language}')}\n{quote} [A8]."
+    assert faithfulness_lexical(answer, {"A8": quote}, language) == 1.0
+
+
 def test_faithfulness_threshold_is_sixty_percent_of_sentence_tokens():
     cited = {"A1": "alpha beta gamma"}
     assert faithfulness_lexical("Alpha beta gamma delta epsilon.", cited, "en") == 1.0  # 3/5 = 0.6
