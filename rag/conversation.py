@@ -179,7 +179,7 @@ def _same_place(a: str, b: str) -> bool:
     return _PLACE_OF_EN.get(a.lower(), a) == _PLACE_OF_EN.get(b.lower(), b)
 
 
-def _in_language(place: str, language: str) -> str:
+def place_in_language(place: str, language: str) -> str:
     """`place` written for a question in `language` (a known place across languages, else as given)."""
     zh = _PLACE_OF_EN.get(place.lower(), place)
     if language == "zh":
@@ -195,7 +195,7 @@ def swap_topic(topic: str, previous: str) -> str | None:
     places = _places(topic)
     prev_places = list(dict.fromkeys(_places(previous)))
     if len(places) == 1 and len(prev_places) == 1 and not _same_place(places[0], prev_places[0]):
-        return previous.replace(prev_places[0], _in_language(places[0], _language(previous)), 1)
+        return previous.replace(prev_places[0], place_in_language(places[0], _language(previous)), 1)
     return None
 
 
@@ -273,7 +273,7 @@ def _with_place(question: str, previous: str) -> str | None:
     places = [p for p in _places(previous) if not any(_same_place(p, n) for n in named)] if m else []
     if not m or not places:
         return None
-    place = _in_language(places[0], "zh" if has_cjk(question) else "en")
+    place = place_in_language(places[0], "zh" if has_cjk(question) else "en")
     return question[:m.start()] + (place if has_cjk(question) else f"in {place}") + question[m.end():]
 
 

@@ -44,7 +44,7 @@ from prompts import load_prompt
 from rag.answer_types import Citation
 from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
-from rag.conversation import PLACES, without_pointers
+from rag.conversation import PLACES, place_in_language, without_pointers
 from rag.document import Unit
 from rag.places import is_place, short_name
 from rag.references import find_references
@@ -520,7 +520,7 @@ def _known_names(content: str, language: str, retriever: HybridRetriever, cal: C
     units = list(retriever.units.values())
     out = []
     for name in dict.fromkeys(names):
-        holders = sum(1 for u in units if name.lower() in _text(u, language).lower())
+        holders = sum(1 for u in units if _names(u, name, language))
         if 0 < holders <= cal.name_max_share * len(units):
             out.append(name)
     return out
@@ -544,8 +544,20 @@ def answer_order(results: list[SearchResult], content: str, language: str, retri
 def _mentions_all(unit: Unit, names: list[str], language: str) -> bool:
     """Whether the unit names every place: in its text or in its document's title (every article of the Hengqin
     regulation is about 横琴, though most say only 合作区)."""
-    text = f"{unit.doc_title} {unit.doc_title_en} {_text(unit, language)}".lower()
-    return all(n.lower() in text for n in names)
+    return all(_names(unit, n, language, titles=True) for n in names)
+
+
+def _names(unit: Unit, name: str, language: str, titles: bool = False) -> bool:
+    """Whether the unit's text (and, with `titles`, its document's title) names the place. A unit without an English
+    translation is read for the place's Chinese name (Guangzhou → 广州), and holds a name without a known Chinese one
+    ("Chinese", "Belt"): otherwise every English name would count as one that only the translated document mentions,
+    and an English question naming "Guangdong" would be moved to that document (library cases on tune, 2026-11-29)."""
+    if language == "en" and not unit.text_en:
+        name = place_in_language(name, "zh")
+        if not has_cjk(name):
+            return True
+    text = f"{unit.doc_title} {unit.doc_title_en} {_text(unit, language)}" if titles else _text(unit, language)
+    return name.lower() in text.lower()
 
 
 # Words that say what kind of answer is wanted ("what is the solution", "X难" = "X is hard", "a good recipe"), not

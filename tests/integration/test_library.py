@@ -222,6 +222,20 @@ def test_an_english_question_finds_a_chinese_only_regulation_over_a_weak_english
     assert (ans.citations[0].doc_id, ans.citations[0].unit_id) == (YOUTH, "A12"), ans.text
 
 
+@pytest.mark.parametrize(("question", "unit"), [
+    ("I'm a foreign engineer about to be hired by a foreign-invested company in Guangdong. Are the age or degree "
+     "requirements relaxed for my work permit?", "A18"),
+    ("We're a foreign-invested company in Guangdong. Can our Chinese employees sit on the expert panel that "
+     "evaluates government procurement bids?", "A15"),
+])
+def test_a_place_or_name_in_an_english_question_does_not_pull_it_to_the_translated_document(
+        library: rag.Settings, question: str, unit: str) -> None:
+    """"Guangdong" is in every English text of the plan and in the Chinese text (广东) of the regulations; an English
+    name is read in a Chinese-only unit by its Chinese name, or not judged there at all."""
+    ans = rag.answer(question, settings=library)
+    assert (ans.citations[0].doc_id, ans.citations[0].unit_id) == (FI, unit), ans.text
+
+
 def test_an_organisation_named_by_its_usual_abbreviation_is_not_an_unknown_name(library: rag.Settings) -> None:
     ans = rag.answer("共青团在青年创新创业交流服务方面要做什么？", settings=library)  # 共产主义青年团委员会 in 第十七条
     assert not ans.refused, ans.text
