@@ -265,7 +265,9 @@ _ABBREVIATION_GAP = 6  # 国资委: 国有资产监督管理委员会 leaves 5 c
 # First person: the asker (我/咱/俺, not 我国/我省/我市, which in policy Chinese mean China, Guangdong, the city), and
 # the asker's family (孩子明年高考，…).
 _ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[我咱俺](?![国省市区县])"
-                              r"|孩子|娃|老婆|老公|爸妈|父母|儿子|女儿|家里人", re.I)  # 孩子明年高考: the asker's family
+                              r"|孩子|娃|老婆|老公|爸妈|父母|儿子|女儿|家里人"  # 孩子明年高考: the asker's family
+                              r"|朋友|亲戚|邻居|同事|同学|老乡|哥们"  # and people they know ("a mate runs a farm in …")
+                              r"|\ba (?:mate|friend|buddy|pal|neighbou?r|colleague|relative|cousin)\b", re.I)
 _CLAUSE_BREAK = re.compile(r"[,.;:!?—–()，。；：！？（）]")
 
 
@@ -510,16 +512,18 @@ def quotable_sentences(unit: Unit, language: str) -> list[str]:
 
 
 def _known_names(content: str, language: str, retriever: HybridRetriever, cal: Calibration) -> list[str]:
-    """Places the question names that some, but few, stored units mention (横琴, Qianhai; not 广东)."""
+    """Places the question names that some, but few, stored units mention (横琴, Qianhai; not 广东), and not as
+    where the asker is ("We bring in chips through Shenzhen": the question is about import hubs)."""
     if language == "zh":
-        names = tagged_names(content, ("ns", "nt"))
+        organisations = set(tagged_names(content, ("nt",)))
+        names = [w for w in tagged_names(content, ("ns", "nt")) if w in organisations or is_place(w)]  # not 上市
         names += [p for p in PLACES if p in content and p not in names]
     else:
         names = [m.group(0) for m in _EN_NAME.finditer(content) if m.group(0) not in _EN_NOT_NAMES
                  and re.search(r"[A-Za-z0-9,]$", content[:m.start()].rstrip())]  # not a sentence's first word
     units = list(retriever.units.values())
     out = []
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(n for n in names if not _about_the_asker(content, n)):
         holders = sum(1 for u in units if _names(u, name, language))
         if 0 < holders <= cal.name_max_share * len(units):
             out.append(name)

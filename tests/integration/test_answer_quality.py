@@ -304,6 +304,27 @@ def test_plainly_worded_covered_questions_are_answered(question: str, unit: str,
     assert unit in {c.unit_id for c in answer.citations}, answer.text
 
 
+@pytest.mark.parametrize(("question", "unit"), [
+    # where the asker (or someone they know) is, is context: the question is about exports, not Guangzhou
+    ("I run a small design consultancy in Guangzhou — does the plan see outfits like mine as part of the export "
+     "push?", "A16"),
+    ("我在深圳一家做工业设计软件的小公司上班，客户老担心国外软件哪天断供。文件里有没有提到要攻关核心软件？", "A13"),
+    ("A mate runs a pig farm in Maoming and says pork and veg prices swing like crazy. Does the plan say who's on "
+     "the hook for keeping supplies and prices steady?", "A28"),
+    ("我们是刚起步的科创小公司，离上市还远着呢。文件说区域股权市场能帮我们啥？", "A12"),  # jieba tags 上市 as a place
+])
+def test_a_place_in_the_askers_story_does_not_choose_the_article(question: str, unit: str, settings) -> None:
+    answer = ask(question, [], settings)
+    assert answer.citations and answer.citations[0].unit_id == unit, answer.text
+
+
+def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
+    """bigram_en: 第三十条 says "stabilizing land prices"; 第二十八条 says "land" and "prices" apart, more often."""
+    answer = ask("Land auctions around here have been all over the place. Does the plan say anything about keeping "
+                 "land prices steady?", [], settings)
+    assert answer.citations and answer.citations[0].unit_id == "A30", answer.text
+
+
 @pytest.mark.parametrize(("question", "reason"), [
     ("根据这份意见，现在应该买哪只股票？", "advice"),
     ("Should I buy an apartment in Shenzhen now?", "advice"),
