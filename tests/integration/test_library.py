@@ -236,6 +236,21 @@ def test_a_place_or_name_in_an_english_question_does_not_pull_it_to_the_translat
     assert (ans.citations[0].doc_id, ans.citations[0].unit_id) == (FI, unit), ans.text
 
 
+@pytest.mark.parametrize(("question", "doc", "unit"), [
+    ("Under Guangdong rules, what must an online marketplace do when its sellers infringe patents or trademarks?",
+     IP, "A30"),
+    ("Our foreign-invested company applied for a government service and got bounced because one minor supporting "
+     "document was missing. Under Guangdong's foreign investment protection regulation, shouldn't they have accepted "
+     "it?", FI, "A20"),
+])
+def test_an_untranslated_units_chinese_view_stands_for_the_english_one_it_lacks(
+        library: rag.Settings, question: str, doc: str, unit: str) -> None:
+    """HybridRetriever._weight: e5's English view decides most of an English question's e5 score; a regulation
+    with no translation has only its Chinese view, which then counts for both."""
+    ans = rag.answer(question, settings=library)
+    assert ans.citations and (ans.citations[0].doc_id, ans.citations[0].unit_id) == (doc, unit), ans.text
+
+
 def test_an_organisation_named_by_its_usual_abbreviation_is_not_an_unknown_name(library: rag.Settings) -> None:
     ans = rag.answer("共青团在青年创新创业交流服务方面要做什么？", settings=library)  # 共产主义青年团委员会 in 第十七条
     assert not ans.refused, ans.text
