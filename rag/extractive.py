@@ -426,9 +426,9 @@ def _asks_more(question: str, language: str) -> bool:
     """Whether the sentence that asks for a quantity also asks an open question, in a clause of its own (not a
     question in another sentence: a follow-up condensed with the previous question has that one beside it)."""
     for sentence in re.split(r"(?<=[？?！!。])", question):
-        clauses = _CLAUSES.split(sentence)
-        if any(quantity_asked(c, language) for c in clauses) and any(
-                _OPEN_QUESTION.search(c) and not quantity_asked(c, language) for c in clauses):
+        clauses = [(quantity_asked(c, language) is not None, bool(_OPEN_QUESTION.search(c)))
+                   for c in _CLAUSES.split(sentence)]
+        if any(asks for asks, _ in clauses) and any(opens and not asks for asks, opens in clauses):
             return True
     return False
 

@@ -300,3 +300,13 @@ def test_articles_inserted_by_an_amendment() -> None:
     assert d.date == "2021-09-29"
     lines = [ln for ln in AMENDED.splitlines() if _TIAO_LINE.match(ln)]
     assert len(lines) == 6 and d.article_count == 5  # the reference line is text, not an article
+
+
+@pytest.mark.parametrize("more_models", [(), ("e5",)])
+def test_the_progress_total_counts_the_records_ingest_writes(doc, more_models: tuple[str, ...]) -> None:
+    """rag.index.record_count predicts document_records without tokenising: translated and untranslated units."""
+    from rag.index import document_records, record_count
+
+    library = sorted((DATA.parent / "library").glob("*.md"))[0]
+    for d in (doc, parse_policy_document(library)):
+        assert record_count(d, more_models) == len(document_records(d, more_models))
