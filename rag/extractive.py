@@ -356,7 +356,9 @@ class QuantityAsk:
 
 
 # "How many parks" / 几个国家公园 is answered by a number or by a list of the things counted; "how many yuan" /
-# 多少万辆 only by a number with that unit.
+# 多少万辆 only by a number with that unit. A count by a year ("how many bases … by 2027", 2027年要建几个) asks
+# for a target, which a list of the kinds of thing does not give: only a number counts (tune, 2026-11-29: one
+# unanswerable case more refused, none lost; two on the fresh batches X and Z).
 _EN_UNITS = {"yuan", "dollar", "percent", "kilometr", "km", "metr", "ton", "tonn", "mu", "hectar", "squar", "year",
              "month", "day", "hour", "time", "billion", "million"}
 
@@ -394,7 +396,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         cue, measure = m.group(1), m.group(2) or ""
         if cue in ("何时", "哪年", "哪一年", "什么时候", "啥时候"):
             return QuantityAsk("year")
-        if measure in _GENERIC_MEASURES:
+        if measure in _GENERIC_MEASURES and not _YEAR.search(question):
             counted = [w for w in jieba.lcut(question[m.end():]) if re.match(rf"[\w{CJK_CHARS}]", w)]
             return QuantityAsk("items", counted[0]) if counted else QuantityAsk("count")
         return QuantityAsk("measure", measure) if measure else QuantityAsk("count")
@@ -410,7 +412,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         if unit:
             return QuantityAsk("measure", unit)
         if stems and stems[0]:
-            return QuantityAsk("items", stems[0])
+            return QuantityAsk("measure" if _YEAR.search(question) else "items", stems[0])
     return QuantityAsk("count")
 
 

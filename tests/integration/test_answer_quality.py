@@ -336,6 +336,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("Which 15% target does the plan set for exports?", "unknown number"),
     ("文件规定广东最低工资标准调整到多少元？", "no such quantity"),
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
+    # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
+    ("How many overseas R&D and warehousing bases does the plan expect Guangdong firms to set up by 2027?",
+     "no such quantity"),
     ("怎么学好粤语？", "off topic"),
     ("How do I get rid of acne?", "off topic"),
     ("红烧肉怎么做才好吃？", "far in meaning"),
