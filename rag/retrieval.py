@@ -158,7 +158,7 @@ def dense_query(question: str) -> str:
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
-    """Adjacent pairs of search tokens, as single BM25 terms (see FUSION's bigram_*)."""
+    """Adjacent pairs of search tokens, as single BM25 terms (see bigram_en under FUSION)."""
     return [f"{a}_{b}" for a, b in itertools.pairwise(tokens)]
 
 
