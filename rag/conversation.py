@@ -170,7 +170,14 @@ def _places(text: str) -> list[str]:
     out += [w for w in tagged_names(text, ("ns",)) if has_cjk(w[:1]) and not any(w in p or p in w for p in out)]
     for m in _EN_NAME.finditer(text):
         name = m.group(0)
-        if name.split()[0] not in _EN_NOT_NAMES:
+        # A sentence's first word is capitalised anyway ("Under the Hengqin regulation, …"): a name there only if it
+        # is a known place or all there is (the topic of "What about Zhaoqing?").
+        first = not re.search(r"[A-Za-z0-9,;:]\W*$", text[:m.start()])
+        known = [w for w in re.split(r"[ -]", name) if w.lower() in _PLACE_OF_EN]
+        if name.lower() not in _PLACE_OF_EN and known:  # "Hengqin Guangdong-Macao …": the places it is made of
+            out += known
+        elif name.split()[0] not in _EN_NOT_NAMES and (
+                not first or name.lower() in _PLACE_OF_EN or text.strip(" ?.!") == name):
             out.append(name)
     return out
 

@@ -114,6 +114,11 @@ class Unit:
     def label(self, language: str) -> str:
         return self.label_zh if language == "zh" else self.label_en
 
+    @property
+    def heading_only(self) -> bool:
+        """A part or chapter with no text of its own (第四章 促进产业发展): found by lookup, never an answer to a search."""
+        return self.kind == "section" and re.sub(r"\s", "", self.text) == re.sub(r"\s", "", self.marker + self.title)
+
     def document_label(self, language: str) -> str:
         """The label naming the document, for answers over several: 《广东省版权条例》第三十条 / <title>, Art. 30."""
         title = self.doc_title or self.doc_id

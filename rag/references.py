@@ -112,5 +112,7 @@ def find_references(text: str, *, in_answer: bool = False) -> list[Reference]:
             except ValueError:
                 continue
             taken.append(range(m.start(), m.end()))
-            found.setdefault((kind, number, inserted), Reference(kind, number, m.group(0), m.start(), inserted))
+            key = (kind, number, inserted)
+            if key not in found or m.start() < found[key].start:  # where it is first named, by whichever form
+                found[key] = Reference(kind, number, m.group(0), m.start(), inserted)
     return sorted(found.values(), key=lambda r: r.start)

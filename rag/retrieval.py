@@ -576,7 +576,7 @@ class HybridRetriever:
         signals: dict[Key, dict[str, float]] = defaultdict(dict)
         for name, ranked in self._ranked_lists(question, language, mode).items():
             for (key, score), (_key, scaled) in zip(ranked, _scaled(name, ranked), strict=True):
-                if key in self.units:
+                if key in self.units and not self.units[key].heading_only:
                     fused[key] += self._weight(name, weights, key, language) * scaled
                     signals[key][name] = round(score, 4)  # unscaled: a cosine says how close, whatever the rest
         order = sorted(fused, key=lambda key: fused[key], reverse=True)[:k]

@@ -60,10 +60,22 @@ CASES = [
     (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "当地有什么金融政策？", "前海有什么金融政策？"),
     (chat("深圳在文件里的定位是什么？", "…[第四条]。"), "Are there any rules on housing there?",
      "Are there any rules on housing in Shenzhen?"),
+    # a sentence's capitalised first word is not a place ("Under the Hengqin … regulation"); a run of capitalised
+    # words is the known places it is made of ("Hengqin Guangdong-Macao")
+    (chat("Under the Hengqin cooperation zone regulation, what tax breaks do companies get?", "… [Art. 37]."),
+     "And for the people who work there — how is their personal income tax handled?",
+     "And for the people who work in Hengqin — how is their personal income tax handled?"),
+    (chat("Under the Hengqin Guangdong-Macao cooperation zone regulation, what corporate income tax rate applies?",
+          "… [Art. 37]."), "What about the people who work there?", "What about the people who work in Hengqin?"),
     (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Is there anything on pensions?",
      "Is there anything on pensions?"),  # existential "is there"
     (chat("What does the plan say about Qianhai?", "… [Art. 3]."), "Anything in there about EV charging?",
      "Anything in there about EV charging?"),  # "in there": the document
+    # the unit a citation names where it names it, though its quote repeats it in another form (第四章 after Chapter IV)
+    (chat("Under the Hengqin cooperation zone regulation, which industries does the zone focus on?",
+          "According to the document:\n《横琴粤澳深度合作区发展促进条例》, Chapter IV states: (Chinese original) 第四章 促进产业"
+          "发展[《横琴粤澳深度合作区发展促进条例》, Chapter IV]。"), "What else does it say?",
+     "Part IV of 《横琴粤澳深度合作区发展促进条例》 What else does it say?"),
     # referring to a document by its kind alone (条例, "that law"): asked over the document the last answer cited
     (chat("外商投资企业被政府部门侵权可以投诉吗？",
           "《广东省外商投资权益保护条例》第二十四条（…）提出：…[《广东省外商投资权益保护条例》第二十四条]。"),

@@ -251,6 +251,15 @@ def test_an_untranslated_units_chinese_view_stands_for_the_english_one_it_lacks(
     assert ans.citations and (ans.citations[0].doc_id, ans.citations[0].unit_id) == (doc, unit), ans.text
 
 
+@pytest.mark.parametrize("question", ["知识产权保护条例里的服务与保障", "What are the legal liabilities under the IP regulation?"])
+def test_a_chapter_with_no_text_of_its_own_is_never_a_search_answer(library: rag.Settings, question: str) -> None:
+    """第六章 法律责任 is a heading only: a search for its title answers from its articles; a lookup still finds it."""
+    ans = rag.answer(question, settings=library)
+    assert ans.citations and not any(c.unit_id.startswith("S") for c in ans.citations), ans.text
+    lookup = rag.answer("知识产权保护条例第六章讲了什么？", settings=library)
+    assert [(c.doc_id, c.unit_id) for c in lookup.citations] == [(IP, "S6")], lookup.text
+
+
 def test_an_organisation_named_by_its_usual_abbreviation_is_not_an_unknown_name(library: rag.Settings) -> None:
     ans = rag.answer("共青团在青年创新创业交流服务方面要做什么？", settings=library)  # 共产主义青年团委员会 in 第十七条
     assert not ans.refused, ans.text

@@ -310,3 +310,12 @@ def test_the_progress_total_counts_the_records_ingest_writes(doc, more_models: t
     library = sorted((DATA.parent / "library").glob("*.md"))[0]
     for d in (doc, parse_policy_document(library)):
         assert record_count(d, more_models) == len(document_records(d, more_models))
+
+
+def test_a_part_or_chapter_that_is_only_a_heading_is_marked(doc) -> None:
+    """Unit.heading_only: retrieval never returns such a unit for a search (it has no text to quote)."""
+    units = {u.unit_id: u for u in doc.units}
+    assert units["S11"].heading_only and not units["S1"].heading_only and not units["A8"].heading_only
+    regulation = parse_policy_document(sorted((DATA.parent / "library").glob("*知识产权*.md"))[0])
+    chapters = [u for u in regulation.units if u.kind == "section"]
+    assert chapters and all(u.heading_only for u in chapters)

@@ -41,6 +41,13 @@ def test_references(text: str, ids: list[str]) -> None:
     assert [r.unit_id for r in find_references(text)] == ids
 
 
+def test_a_unit_named_twice_is_found_where_it_is_first_named() -> None:
+    """Chapter IV then 第四章 (a citation, then its quoted heading): the reference is the citation's, whose text
+    before it names the document (rag.conversation reads it there)."""
+    text = "《横琴粤澳深度合作区发展促进条例》, Chapter IV states: 第四章 促进产业发展"
+    assert [(r.unit_id, r.raw, r.start) for r in find_references(text)] == [("S4", "Chapter IV", text.index("Chapter"))]
+
+
 def test_prepare_question_cleans_and_rejects() -> None:
     q = prepare_question("  第八条\x00讲了\x1b什么？\u200b ", max_chars=100)
     assert (q.text, q.language) == ("第八条讲了什么？", "zh")
