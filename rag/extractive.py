@@ -20,7 +20,7 @@ answer, so before quoting it checks that the question is answerable (`check_answ
              meaning "a few": in a yes/no question, or in a clause of the asker's story: 我们几个朋友凑了点钱，…) and no
              sentence of the evidence that is about the question holds a number of that kind (a year; a count;
              an amount with the asked measure word: 亿元, 万辆, jobs). A question that also asks something open
-             in another clause ("What is the campaign about, and how far should it reach?") is answered for
+             in another clause ("What is the campaign about, and how much will it cost?") is answered for
              that part, with a caveat that the document gives no such figure;
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
              meaning (dense similarity) is too low: the question is off topic altogether. The second embedding
@@ -199,8 +199,9 @@ _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MEASURES_ZH = ("美元|元|辆|人|名|户|个|项|家|座|条|年|次|倍|吨|平方公里|公里|米|亩|千瓦|所|张|台|部|种|场|套|天|月|%|％")
 _GENERIC_MEASURES = {"个", "项", "种", "家", "条", "次", "场", "部", "套", "所", "张", "台", "名"}
 _QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候|啥时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
-_QUANTITY_EN = re.compile(
-    r"\bhow (many|much|large|big|long|high|far|soon|often)\b((?:\s+[a-z-]+){0,3})"
+_QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a distance
+    r"\bhow (many|much|large|big|long|high|far(?![^?.!,;:—–]*\b(?:reach|go)(?:es)?\b)|soon|often)\b"
+    r"((?:\s+[a-z-]+){0,3})"
     r"|\bwhat (percentage|percent|proportion|share|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b"
     r"|^(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
     re.I)

@@ -304,6 +304,14 @@ def test_plainly_worded_covered_questions_are_answered(question: str, unit: str,
     assert unit in {c.unit_id for c in answer.citations}, answer.text
 
 
+def test_how_far_something_should_reach_asks_how_wide_not_a_distance(settings) -> None:
+    history = [{"role": "user", "content": "文件里说的“千企帮千镇、万企兴万村”行动放在哪一条讲的？"}]
+    history.append({"role": "assistant", "content": ask(history[0]["content"], [], settings).text})
+    answer = ask("In that same article, how far is the paired-assistance arrangement supposed to reach — just the "
+                 "cities, or the counties too?", history, settings)
+    assert not answer.refused and {c.unit_id for c in answer.citations} == {"A21"}, answer.text
+
+
 @pytest.mark.parametrize(("question", "unit"), [
     # where the asker (or someone they know) is, is context: the question is about exports, not Guangzhou
     ("I run a small design consultancy in Guangzhou — does the plan see outfits like mine as part of the export "
