@@ -296,15 +296,25 @@ def _asker_context(question: str, start: int, end: int) -> bool:
     return bool(_ABOUT_THE_ASKER.search(question[sentence_start:after.start()]))
 
 
+def _mid_sentence(text: str, start: int) -> bool:
+    """Whether the word at text[start] does not begin a sentence: a sentence's first word is capitalised anyway."""
+    return bool(re.search(r"[A-Za-z0-9,]$", text[:start].rstrip()))
+
+
+def _real_names(text: str) -> tuple[list[str], set[str]]:
+    """(the words jieba tags as places or organisations, if a place is a real one — jieba tags common words as
+    places too: 太极, 大城市, 山区, 粤北, 上市; those of them tagged as organisations)."""
+    organisations = set(tagged_names(text, ("nt",)))
+    return [w for w in tagged_names(text, ("ns", "nt")) if w in organisations or is_place(w)], organisations
+
+
 def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> list[str]:
     """Places and organisations the question names and the document never mentions."""
     out = []
     if language == "zh" or has_cjk(question):
-        organisations = set(tagged_names(question, ("nt",)))
+        names, organisations = _real_names(question)
         zh_text = retriever.corpus_text("zh")
-        for word in tagged_names(question, ("ns", "nt")):
-            if word not in organisations and not is_place(word):
-                continue  # jieba tags common words as places too (太极, 大城市, 山区, 粤北)
+        for word in names:
             if _about_the_asker(question, word):
                 continue  # 我在湛江做海鲜批发: where the asker is, not what the question is about
             short = short_name(word)
@@ -314,9 +324,8 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
                 out.append(word)
     if language == "en":
         for m in _EN_NAME.finditer(question):
-            before = question[:m.start()].rstrip()
-            if not before or not re.search(r"[A-Za-z0-9,]$", before):
-                continue  # a sentence's first word is capitalised anyway
+            if not _mid_sentence(question, m.start()):
+                continue
             word = re.sub(r"['’]s$", "", m.group(0))
             if _about_the_asker(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
@@ -518,12 +527,11 @@ def _known_names(content: str, language: str, retriever: HybridRetriever, cal: C
     """Places the question names that some, but few, stored units mention (横琴, Qianhai; not 广东), and not as
     where the asker is ("We bring in chips through Shenzhen": the question is about import hubs)."""
     if language == "zh":
-        organisations = set(tagged_names(content, ("nt",)))
-        names = [w for w in tagged_names(content, ("ns", "nt")) if w in organisations or is_place(w)]  # not 上市
+        names = _real_names(content)[0]
         names += [p for p in PLACES if p in content and p not in names]
     else:
         names = [m.group(0) for m in _EN_NAME.finditer(content) if m.group(0) not in _EN_NOT_NAMES
-                 and re.search(r"[A-Za-z0-9,]$", content[:m.start()].rstrip())]  # not a sentence's first word
+                 and _mid_sentence(content, m.start())]
     units = list(retriever.units.values())
     out = []
     for name in dict.fromkeys(n for n in names if not _about_the_asker(content, n)):
