@@ -39,8 +39,9 @@ from rag.conversation import (
 from rag.document import Unit
 from rag.extractive import aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
 from rag.llm import ChatReply, describe_llm_error, llm_errors, resolve_backend, stream_chat
+from rag.mentions import holds
 from rag.retrieval import HybridRetriever, SearchOutcome
-from rag.text import detect_language
+from rag.text import detect_language, quoted_terms
 from rag.verify import NO_ANSWER, SentenceVerifier, StreamedAnswer
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,12 @@ def format_context(units: list[Unit], language: str, budget: int, named: bool = 
         used.append(u)
         spent += cost
     return "\n".join(blocks), used
+
+
+def _misses_quoted(question: str, outcome: SearchOutcome) -> bool:
+    """Whether the question quotes a phrase that none of the units looked up says."""
+    phrases = quoted_terms(question)
+    return bool(phrases) and not any(holds(r.unit, p) for r in outcome.results for p in phrases)
 
 
 def _ms(start: float) -> float:
@@ -150,11 +157,13 @@ class AnswerChain:
         language = state["retrieval_language"]
         query = expand_colloquial(state["standalone"], language)
         outcome = self.retriever.search(query, language, state["k"], documents=state.get("documents"))
-        if state.get("topic") and outcome.results and outcome.results[0].match == "lookup" and not check_answerable(
-                query, outcome, self.retriever.for_outcome(outcome), language).answerable:
+        if state.get("topic") and outcome.results and outcome.results[0].match == "lookup" and (
+                _misses_quoted(query, outcome) or not check_answerable(
+                    query, outcome, self.retriever.for_outcome(outcome), language).answerable):
             # "Once they've filed it, how soon…": "it" named the cited unit, where a check refuses the question (in
             # practice: no number of the kind asked); if the conversation's topic finds units that pass, "it" meant
-            # the topic (the complaint), not the article. A lookup itself is never judged off topic.
+            # the topic (the complaint), not the article. A lookup itself is never judged off topic. Likewise
+            # 那“老区苏区”是不是也在同一条里？ when the cited unit does not say 老区苏区: the asker expected it there.
             alt_query = expand_colloquial(state["topic"], language)
             alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
             if check_answerable(alt_query, alt, self.retriever.for_outcome(alt), language).answerable:

@@ -164,7 +164,7 @@ def elliptical_topic(question: str) -> str | None:
     return topic if len(topic.split()) <= 5 else None
 
 
-def _places(text: str) -> list[str]:
+def named_places(text: str) -> list[str]:
     """Place names in `text`, Chinese ones as written, English ones as their Chinese name when known."""
     out = [m.group(0) for m in _KNOWN_PLACE_ZH.finditer(text)]
     out += [w for w in tagged_names(text, ("ns",)) if has_cjk(w[:1]) and not any(w in p or p in w for p in out)]
@@ -199,8 +199,8 @@ def swap_topic(topic: str, previous: str) -> str | None:
     years, prev_years = _YEAR.findall(topic), _YEAR.findall(previous)
     if years and len(set(prev_years)) == 1:
         return previous.replace(prev_years[0], years[0])
-    places = _places(topic)
-    prev_places = list(dict.fromkeys(_places(previous)))
+    places = named_places(topic)
+    prev_places = list(dict.fromkeys(named_places(previous)))
     if len(places) == 1 and len(prev_places) == 1 and not _same_place(places[0], prev_places[0]):
         return previous.replace(prev_places[0], place_in_language(places[0], _language(previous)), 1)
     return None
@@ -276,8 +276,8 @@ def _with_place(question: str, previous: str) -> str | None:
     """`question` with its place pointer (那边, "there") replaced by the first place of the previous question that
     it does not name itself (在那边上班的澳门人 after 横琴: 横琴, not 澳门), or None."""
     m = (_PLACE_POINTER_ZH if has_cjk(question) else _PLACE_POINTER_EN).search(question)
-    named = _places(question) if m else []
-    places = [p for p in _places(previous) if not any(_same_place(p, n) for n in named)] if m else []
+    named = named_places(question) if m else []
+    places = [p for p in named_places(previous) if not any(_same_place(p, n) for n in named)] if m else []
     if not m or not places:
         return None
     place = place_in_language(places[0], "zh" if has_cjk(question) else "en")

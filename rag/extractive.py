@@ -46,11 +46,12 @@ from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, place_in_language, without_pointers
 from rag.document import Unit
+from rag.mentions import mention_phrases, phrase_pattern
 from rag.places import is_place, short_name
 from rag.references import find_references
 from rag.retrieval import ABOUT_THE_DOCUMENT, HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
 from rag.segmentation import tagged_names
-from rag.text import CJK_CHARS, cn_to_int, has_cjk, split_sentences
+from rag.text import CJK_CHARS, cn_to_int, has_cjk, quoted_terms, split_sentences
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ class Calibration:
     other_units: int = 3
     other_unit_score: float = 0.84  # 0.82-0.86 give the same tune results (2026-11-29); 0.8 quoted more off-gold units
     other_sentence: float = 1.0
+    # A sentence holding a phrase the question quotes (“氢”, 'new-type') scores this much more per phrase: the asker
+    # points at the document's wording, which coverage alone weighs as one term among many.
+    quoted_phrase: float = 1.0
+    # "Where does the plan mention X?": per unit that says X, at most this many of its sentences that say it.
+    mention_sentences: int = 2
     # A sentence lacking a year the question states scores this share (到2035年… is about 2035, not 2027).
     year_mismatch: float = 0.5
     # Lookups ("第八条讲了什么"): the first `lookup_units` named units, `lookup_sentences` opening sentences each;
@@ -206,8 +212,11 @@ _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a dist
     r"|^(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
     re.I)
 # Nouns whose answer is a number even without 多少 / how many: a rate, a growth target.
+# So are a sum of money asked for by its name: "what's the total budget", "the minimum down payment", 首付, 总投资.
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\bas an? (?:share|proportion|percentage) "
-                                r"of\b|增速|增长率|税率|利率|失业率|占比", re.I)
+                                r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
+                                r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
+                                r"\bbudget\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|预算", re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
                  "major", "of", "the", "a", "an", "per"}
 _EN_NUMBER_WORDS = (r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -432,14 +441,20 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
 _OPEN_QUESTION = re.compile(r"什么|怎么|如何|哪些|为什么|\b(?:what|which|why)\b"
                             r"|\bhow (?:to|do|does|did|will|would|can|could|should|is|are|was|were|has|have|must)\b", re.I)
 _CLAUSES = re.compile(r"[，,；;：:—–]|\band\b", re.I)
+# "…and which cities / which telecom operators?" beside a number asked for: another detail of the same kind (named
+# places, companies, products), not an open question the topic's text could answer without it.
+_WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|compan(?:y|ies)|operators?|banks?|"
+                          r"universit(?:y|ies)|enterprises|businesses|provinces|countries|districts|counties|towns|"
+                          r"brands|products|ones)\b|哪(?:几|些|一)?(?:个|家|所)?(?:市|城市|企业|公司|县|区|银行|高校|大学|"
+                          r"品牌|产品|地方)", re.I)
 
 
 def _asks_more(question: str, language: str) -> bool:
     """Whether the sentence that asks for a quantity also asks an open question, in a clause of its own (not a
     question in another sentence: a follow-up condensed with the previous question has that one beside it)."""
     for sentence in re.split(r"(?<=[？?！!。])", question):
-        clauses = [(quantity_asked(c, language) is not None, bool(_OPEN_QUESTION.search(c)))
-                   for c in _CLAUSES.split(sentence)]
+        clauses = [(quantity_asked(c, language) is not None or bool(_WHICH_NAMES.search(c)),
+                    bool(_OPEN_QUESTION.search(c))) for c in _CLAUSES.split(sentence)]
         if any(asks for asks, _ in clauses) and any(opens and not asks for asks, opens in clauses):
             return True
     return False
@@ -579,7 +594,10 @@ def _names(unit: Unit, name: str, language: str, titles: bool = False) -> bool:
 # what about; the retriever's stop words hold most of them (措施, 打算); these are the ones everyday questions add
 # ("good" joined on tune, 2026-11-29: refusal accuracy 0.946 -> 0.948, answered right 0.898 -> 0.899).
 _FRAME_WORDS = frozenset({"难", "问题", "怎么办", "办法", "解决", "说法", "有没有", "会不会", "有啥", "还", "还有",
-                          "另外", "measur", "help", "anyth", "someth", "way", "els", "good"})
+                          "另外", "measur", "help", "anyth", "someth", "way", "els", "good",
+                          # where else the document says it (rag.mentions): 除了那一条，别的地方还有…
+                          "除了", "别的", "其他", "其它", "地方", "别处", "一条", "哪几条", "出现",
+                          "apart", "besid", "elsewher", "anywher", "mention"})
 
 
 def _without_fragments(question: str, language: str, retriever: HybridRetriever) -> str:
@@ -632,7 +650,7 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
             if not _asks_more(content, language):
                 return Verdict(False, "no such quantity", 0.0)
             caveat = "no such quantity"
-    if results[0].match == "lookup":
+    if results[0].match in ("lookup", "mention"):  # named by the asker, or holding the words they asked about
         return Verdict(True, "", 1.0, caveat)
     top = answer_order(results, content, language, retriever, cal)[0]
     dense, e5 = _similarity(top, "dense"), _similarity(top, "e5")  # e5 0: no second model, it decides nothing
@@ -697,15 +715,26 @@ def _is_title(sentence: str, unit: Unit) -> bool:
     return bool(body) and body in (unit.title.rstrip("。. "), unit.title_en.rstrip("。. "))
 
 
+def _holds_phrase(unit: Unit, sentence: str, language: str, phrase: str) -> bool:
+    """Whether the sentence says the quoted phrase: a Chinese phrase in its Chinese version, any other in its own
+    words (any case, hyphens as spaces)."""
+    if has_cjk(phrase):
+        return phrase in aligned_quotes(unit, sentence, language)[0]
+    return phrase_pattern(phrase).search(sentence) is not None
+
+
 def _best_sentences(unit: Unit, rank: int, content: str, language: str, retriever: HybridRetriever,
                     cal: Calibration) -> list[_Quote]:
     """The unit's sentences scored by how much of the question they cover, best first."""
     anchors = [y for y in _YEAR.findall(content) if y in retriever.corpus_text(language)]
+    phrases = quoted_terms(content)
     quotes = []
     for pos, sentence in enumerate(quotable_sentences(unit, language)):
         score = retriever.coverage(content, sentence, language)
         if anchors and not all(a in sentence for a in anchors):
             score *= cal.year_mismatch
+        if phrases:
+            score += cal.quoted_phrase * sum(_holds_phrase(unit, sentence, language, p) for p in phrases)
         quotes.append(_Quote(score, rank, pos, sentence, unit))
     return sorted(quotes, key=lambda q: (-q.score, q.pos))
 
@@ -759,6 +788,18 @@ def _lookup_quotes(outcome: SearchOutcome, retriever: HybridRetriever, language:
         else:
             opening = quotable_sentences(r.unit, language)[:cal.lookup_sentences]
             chosen += [_Quote(1.0, rank, pos, sentence, r.unit) for pos, sentence in enumerate(opening)]
+    return chosen
+
+
+def _mention_quotes(results: list[SearchResult], question: str, language: str, cal: Calibration) -> list[_Quote]:
+    """"Where does the plan mention X?" → in each unit that says X (rag.mentions), the sentences that say it (its
+    opening sentence if only its title does)."""
+    find, _leave_out = mention_phrases(focus_question(question))
+    chosen: list[_Quote] = []
+    for rank, r in enumerate(x for x in results if x.match == "mention"):
+        sentences = quotable_sentences(r.unit, language)
+        saying = [pos for pos, s in enumerate(sentences) if any(_holds_phrase(r.unit, s, language, p) for p in find)]
+        chosen += [_Quote(1.0, rank, pos, sentences[pos], r.unit) for pos in (saying or [0])[:cal.mention_sentences]]
     return chosen
 
 
@@ -863,6 +904,8 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     content = _content(question)
     if outcome.results[0].match == "lookup":
         chosen = _lookup_quotes(outcome, retriever, language, content, cal)
+    elif outcome.results[0].match == "mention":
+        chosen = _mention_quotes(outcome.results, question, language, cal)
     else:
         results = answer_order(outcome.results, content, language, retriever, cal, prefer)
         ask = None if verdict.caveat else quantity_asked(content, language)

@@ -93,6 +93,18 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk >= words * 2 else "en"
 
 
+# A phrase the asker quotes: “氢” / 「新型」 / "core engine" / 'new-type' (straight single quotes only around a phrase,
+# not an apostrophe: the plan's, don't).
+_QUOTED = re.compile(r"“([^”]{1,40})”|「([^」]{1,40})」|‘([^’]{2,40})’|\"([^\"]{1,40})\"|(?<![A-Za-z])'([^']{2,40})'(?![A-Za-z])")
+
+
+def quoted_terms(text: str) -> list[str]:
+    """The phrases a question quotes, in order, without repeats: a quoted phrase is the asker pointing at the
+    document's own wording, so where it occurs matters more than what it resembles."""
+    terms = (next(g for g in m.groups() if g is not None).strip(" ，,。.") for m in _QUOTED.finditer(text))
+    return list(dict.fromkeys(t for t in terms if t))
+
+
 def clean_question(text: str) -> str:
     """Drop control/format characters and collapse whitespace, keeping every printable character."""
     kept = []
