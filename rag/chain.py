@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from rag.citations import cite_label, marker
 from rag.colloquial import expand_colloquial
 from rag.config import Settings
 from rag.conversation import (
+    asks_elsewhere,
     continues_topic,
     format_history,
     needs_condensing,
@@ -129,6 +131,7 @@ class AnswerChain:
         question = state["question"]
         standalone = without_opening(question)  # a new question: "And imports?" is asked as "imports?"
         prefer: list[str] = []
+        avoid = previous_citations(history) if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
@@ -150,7 +153,7 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "prefer": prefer, "topic": topic, "t_condense": _ms(start)}
+                "prefer": prefer, "avoid": avoid, "topic": topic, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
@@ -168,6 +171,9 @@ class AnswerChain:
             alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
             if check_answerable(alt_query, alt, self.retriever.for_outcome(alt), language).answerable:
                 query, outcome, state = alt_query, alt, {**state, "standalone": state["topic"]}
+        others = [r for r in outcome.results if r.unit.unit_id not in state.get("avoid", ())]
+        if others and len(others) < len(outcome.results) and outcome.results[0].match != "lookup":
+            outcome = replace(outcome, results=others)
         # The answer judges and quotes with the statistics of the documents searched (one document: as if alone).
         return {**state, "query": query, "outcome": outcome, "retriever": self.retriever.for_outcome(outcome),
                 "t_retrieve": _ms(start)}

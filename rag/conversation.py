@@ -26,6 +26,10 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
    "the same regulation" — after an answer that cited a document by name, is asked over that document: its title is
    put in front (《广东省外商投资权益保护条例》 条例有没有要求保密？). Its topic is its own.
 
+6. A question that asks where **else** the document says something — "Do ports come up anywhere else?" /
+   那新能源车在文件别的地方还出现过吗？ / 除了那一条，… — is a new question (its "it" and "there" point at nothing),
+   answered without the units the previous answer cited, when others are found.
+
 When a pointer (rule 2) names the cited unit but a check refuses it there (it asks for a number the unit does not
 hold: "Once they've filed it, how soon must the office decide?" — "it" is the complaint, not the article), the chain
 asks `topic_question` instead: the question with the previous one after it, searched like any other, if that can be
@@ -82,6 +86,11 @@ _SUBJECT_CHANGE_ZH = r"另外(?:想|再)?问|顺便|换个(?:话题|问题)|再�
 _NEW_SUBJECT = re.compile(
     rf"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:{_SUBJECT_CHANGE_EN})\b"
     rf"|^\W*(?:(?:好的?|谢谢|明白了?|了解)\W*)*(?:{_SUBJECT_CHANGE_ZH})", re.I)
+# "Anywhere else?" / 别的地方还出现过吗？ / 除了这一条: the cited units are what the asker does not want again (rule 6).
+_ELSEWHERE = re.compile(r"别的地方|其他地方|其它地方|别处|其他条|别的条|还在哪|除了?(?:这|那|该|上面|上述)一?(?:条|处|部分)|"
+                        r"\banywhere else\b|\belsewhere\b|\bwhere else\b|\bother (?:articles|parts|places|sections)\b|"
+                        r"\b(?:apart from|besides|other than|except(?: for)?|aside from) (?:this|that|the (?:same|"
+                        r"previous|last|above)) (?:article|part|one|section|provision)\b", re.I)
 _EN_LEAD = re.compile(r"^(?:and|but|ok(?:ay)?|so)\b", re.I)
 # What a new question opens with that asks nothing ("And", "Thanks. Separately,", 好的。顺便问一下，): left out of the
 # question it is answered as, or it would be searched for ("And imports?" found the preamble, "imports?" 第十六条).
@@ -284,8 +293,13 @@ def _with_place(question: str, previous: str) -> str | None:
     return question[:m.start()] + (place if has_cjk(question) else f"in {place}") + question[m.end():]
 
 
+def asks_elsewhere(question: str) -> bool:
+    """Whether the question asks where else the document says something (rule 6)."""
+    return _ELSEWHERE.search(question) is not None
+
+
 def _continues(question: str, history: list[Message], previous: str) -> bool:
-    if not history or find_references(question):
+    if not history or find_references(question) or asks_elsewhere(question):
         return False
     if _names_unit(question):
         return True

@@ -46,7 +46,7 @@ from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, place_in_language, without_pointers
 from rag.document import Unit
-from rag.mentions import mention_phrases, phrase_pattern
+from rag.mentions import COUNTS_MENTIONS, mention_phrases, phrase_pattern
 from rag.places import is_place, short_name
 from rag.references import find_references
 from rag.retrieval import ABOUT_THE_DOCUMENT, HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
@@ -204,7 +204,7 @@ _PERCENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:%|％|percent\b|per cent\
 _CN_NUM = "零〇一二两三四五六七八九十百千万亿"
 _MEASURES_ZH = ("美元|元|辆|人|名|户|个|项|家|座|条|年|次|倍|吨|平方公里|公里|米|亩|千瓦|所|张|台|部|种|场|套|天|月|%|％")
 _GENERIC_MEASURES = {"个", "项", "种", "家", "条", "次", "场", "部", "套", "所", "张", "台", "名"}
-_QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候|啥时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
+_QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十这那前没第])几(?![乎十百千万亿])|多大|多长|多高|多久|多远|何时|哪一?年|什么时候|啥时候)\s*[万亿千百十]*\s*({_MEASURES_ZH})?")
 _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a distance
     r"\bhow (many|much|large|big|long|high|far(?![^?.!,;:—–]*\b(?:reach|go)(?:es)?\b)|soon|often)\b"
     r"((?:\s+[a-z-]+){0,3})"
@@ -641,6 +641,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     results = outcome.results
     if not results:
         return Verdict(False, "nothing retrieved", 0.0)
+    if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(content, language)):
+        return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
     caveat = ""
     ask = quantity_asked(content, language)
     if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")

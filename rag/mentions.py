@@ -17,16 +17,16 @@ from rag.document import Unit
 from rag.text import has_cjk, quoted_terms
 
 # Asking where, whether or how often the document says something.
-_WHERE_ZH = re.compile(r"哪几条|哪些条|哪一?条|第几条|在哪|出现|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|"
+_WHERE_ZH = re.compile(r"哪几条|哪些条|哪一?条|第几条|在哪(?:一?条|几条|里|儿|部分|处|段)|出现|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|"
                        r"分布|散在|提到|提法|提没提|有没有提|写到|讲到|点到|点名|字眼|字样|说法|用了|用过")
 _WHERE_EN = re.compile(r"\bwhere\b|\banywhere\b|\belsewhere\b|\bmentions?\b|\bmentioned\b|\bcomes? up\b|"
                        r"\bshows? up\b|\bappears?\b|\bwhich (?:articles?|parts?|sections?|places?)\b|"
                        r"\bhow many (?:times|places|articles)\b|\bin (?:more than one|several|other) places?\b|"
                        r"\buse (?:the (?:phrase|word|term))\b|\bphrase\b|\bwording\b", re.I)
 # Only where or how often (not whether): a named place is then a phrase to find, not the question's topic.
-_WHERE_ONLY_ZH = re.compile(r"哪几条|哪些条|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|还在哪|分布|散在|一共")
+_WHERE_ONLY_ZH = re.compile(r"哪几条|哪些条|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|还在哪|分布|散在")
 _WHERE_ONLY_EN = re.compile(r"\bwhere (?:else|does|do|is|are)\b|\banywhere\b|\belsewhere\b|\bevery mention\b|"
-                            r"\bwhich (?:articles|parts|sections|places)\b|\bhow many (?:times|places|articles)\b|"
+                            r"\bwhich (?:articles|parts|sections|places)\b|\bhow many (?:places|articles)\b|"
                             r"\bin (?:more than one|several|other) places?\b", re.I)
 # "Apart from the 'core engine' article" / 除了“核心引擎”那条: the quoted phrase right after marks units to leave out.
 _EXCEPT = re.compile(r"(?:apart from|except(?: for)?|besides|other than|aside from|除了|除)\s*(?:the\s+)?$", re.I)
@@ -48,6 +48,11 @@ def mention_phrases(question: str) -> tuple[list[str], list[str]]:
             if has_cjk(place):
                 (leave_out if _excepted(question, name) else find).append(place)
     return find, leave_out
+
+
+# "How many places / 几处": a count of the mentions, which the list of them answers (not a number in the text).
+COUNTS_MENTIONS = re.compile(r"几处|多少处|几次|多少次|\bhow many (?:places|articles|mentions|times (?:does|is|do|are))\b",
+                             re.I)
 
 
 def _excepted(question: str, phrase: str, quoted: bool = False) -> bool:

@@ -26,6 +26,12 @@ CASES = [
      "Is it easier for Hong Kong people to work in the Bay Area?",
      "Is it easier for Hong Kong people to work in the Bay Area?"),
     (chat("第八条讲了什么？", "…[第八条]。"), "第九条呢？", "第九条呢？"),  # names its own unit
+    # "anywhere else" / 别的地方: a new question (its "it" and "there" point at nothing), asked without the cited units
+    (chat("Where does the plan talk about a world-class port cluster?", "Art. 2 (…) states: … [Art. 2]."),
+     "Do ports come up anywhere else? What does it say there?",
+     "Do ports come up anywhere else? What does it say there?"),
+    (chat("文件里“一老一小”出现在哪一条？", "第二十五条（…）提出：…[第二十五条]。"),
+     "除了这一条，别的地方还有讲养老或者育幼的吗？", "除了这一条，别的地方还有讲养老或者育幼的吗？"),
     (chat("How can consumer spending be boosted?", "Art. 5 (…) states: … [Art. 5]."),
      "Different question: what does it say about workers' pay?",
      "what does it say about workers' pay?"),  # a change of subject: "it" is the document

@@ -285,6 +285,37 @@ def test_follow_ups_continue_the_topic(settings) -> None:
     assert seeds.citations[0].unit_id == "A28" and "Seed" in seeds.text
 
 
+def test_where_the_document_says_a_phrase_lists_every_unit_that_says_it(settings) -> None:
+    """A quoted phrase or a named place asked about by where it occurs: every unit that says it, each quoting the
+    sentence that does; one after "apart from" leaves its units out (rag.mentions)."""
+    hydrogen = ask("文件里有没有提到“氢”？", [], settings)  # jieba reads 加氢站 as one word: no index holds 氢
+    assert [c.unit_id for c in hydrogen.citations] == ["A5"] and "氢" in hydrogen.citations[0].quote
+    nansha = ask("这份意见里，南沙一共在哪几条出现？分别讲了什么？", [], settings)
+    assert {"A3", "A17"} <= {c.unit_id for c in nansha.citations}
+    assert all("南沙" in c.quote for c in nansha.citations)
+    guangzhou = ask("Apart from the 'core engine' article, where else does the plan name Guangzhou?", [], settings)
+    cited = {c.unit_id for c in guangzhou.citations}
+    assert {"A17", "A19"} <= cited and "A4" not in cited and guangzhou.language == "en"
+    assert all("Guangzhou" in c.quote for c in guangzhou.citations)
+    regions = ask("粤东粤西粤北在这份意见里一共被点名了几处？", [], settings)  # the list answers "how many places"
+    assert {"A11", "A21"} <= {c.unit_id for c in regions.citations}
+
+
+def test_a_follow_up_asking_where_else_leaves_out_what_was_cited(settings) -> None:
+    ports, more = converse(["Where does the plan talk about building a world-class port cluster?",
+                            "Do ports come up anywhere else? What does it say there?"], settings)
+    first = {c.unit_id for c in ports.citations}
+    assert first and not first & {c.unit_id for c in more.citations} and not more.refused
+    assert "A7" in {c.unit_id for c in more.citations}
+
+
+def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that_has_it(settings) -> None:
+    heritage, old_areas = converse(["What does the plan say about protecting revolutionary heritage sites?",
+                                    "那“老区苏区”是不是也在同一条里？文件对老区是怎么说的？"], settings)
+    assert heritage.citations[0].unit_id == "A26"
+    assert old_areas.citations[0].unit_id == "A21" and "老区苏区" in old_areas.citations[0].quote
+
+
 @pytest.mark.parametrize(("question", "unit"), [
     ("电动车充电难的问题，文件里有说法吗？", "A5"),
     ("老百姓看病难，有什么措施？", "A25"),
@@ -343,6 +374,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("2030年广东要达到什么目标？", "unknown number"),
     ("Which 15% target does the plan set for exports?", "unknown number"),
     ("文件规定广东最低工资标准调整到多少元？", "no such quantity"),
+    ("What's the minimum down payment on a first home?", "no such quantity"),  # a sum asked for by its name
+    ("What's the total budget for the Digital Bay Area, and which telecom operators are building it?",
+     "no such quantity"),  # "which operators" beside the figure is another detail, not an open question
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
     # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
     ("How many overseas R&D and warehousing bases does the plan expect Guangdong firms to set up by 2027?",
