@@ -18,11 +18,12 @@ from rag.text import has_cjk, quoted_terms
 
 # Asking where, whether or how often the document says something.
 _WHERE_ZH = re.compile(r"哪几条|哪些条|哪一?条|第几条|在哪(?:一?条|几条|里|儿|部分|处|段)|出现|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|"
-                       r"分布|散在|提到|提法|提没提|有没有提|写到|讲到|点到|点名|字眼|字样|说法|用了|用过")
+                       r"分布|散在|提到|提法|提没提|有没有提|写到|讲到|点到|点名|字眼|字样|说法|用了|用过|归拢|捋一遍|盘点|列一下|列出")
 _WHERE_EN = re.compile(r"\bwhere\b|\banywhere\b|\belsewhere\b|\bmentions?\b|\bmentioned\b|\bcomes? up\b|"
                        r"\bshows? up\b|\bappears?\b|\bwhich (?:articles?|parts?|sections?|places?)\b|"
                        r"\bhow many (?:times|places|articles)\b|\bin (?:more than one|several|other) places?\b|"
-                       r"\buse (?:the (?:phrase|word|term))\b|\bphrase\b|\bwording\b", re.I)
+                       r"\buse (?:the (?:phrase|word|term))\b|\bphrase\b|\bwording\b|\blist (?:them|all|every)\b|"
+                       r"\ball the (?:places|mentions)\b", re.I)
 # Only where or how often (not whether): a named place is then a phrase to find, not the question's topic.
 _WHERE_ONLY_ZH = re.compile(r"哪几条|哪些条|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|还在哪|分布|散在")
 _WHERE_ONLY_EN = re.compile(r"\bwhere (?:else|does|do|is|are)\b|\banywhere\b|\belsewhere\b|\bevery mention\b|"
@@ -35,14 +36,13 @@ _EXCEPT = re.compile(r"(?:apart from|except(?: for)?|besides|other than|aside fr
 def mention_phrases(question: str) -> tuple[list[str], list[str]]:
     """(phrases to find, phrases whose units to leave out) when the question asks where the document says
     something; ([], []) otherwise. Chinese places are given in Chinese (how the documents write them)."""
-    zh = has_cjk(question)
-    if not (_WHERE_ZH if zh else _WHERE_EN).search(question):
+    if not (_WHERE_ZH.search(question) or _WHERE_EN.search(question)):  # either: 'Lingnan' / '世界级' in the other
         return [], []
     find: list[str] = []
     leave_out: list[str] = []
     for term in quoted_terms(question):
         (leave_out if _excepted(question, term, quoted=True) else find).append(term)
-    if not find and (_WHERE_ONLY_ZH if zh else _WHERE_ONLY_EN).search(question):
+    if not find and (_WHERE_ONLY_ZH.search(question) or _WHERE_ONLY_EN.search(question)):
         for name in dict.fromkeys(named_places(question)):
             place = place_in_language(name, "zh")  # the documents name places in Chinese, translated or not
             if has_cjk(place):
