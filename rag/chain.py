@@ -132,11 +132,13 @@ class AnswerChain:
         standalone = without_opening(question)  # a new question: "And imports?" is asked as "imports?"
         prefer: list[str] = []
         avoid = previous_citations(history) if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
+        cited: list[str] = []
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
             prefer = previous_citations(history) if continues_topic(question, history) else []
             topic = topic_question(question, history) if points_back(question) else ""
+            cited = previous_citations(history) if topic else []
             if state["backend"] == "openai":
                 # At most half the time left: the answer itself must still fit in the question's deadline.
                 now = time.monotonic()
@@ -153,16 +155,25 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "prefer": prefer, "avoid": avoid, "topic": topic, "t_condense": _ms(start)}
+                "prefer": prefer, "avoid": avoid, "cited": cited, "topic": topic, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         language = state["retrieval_language"]
         query = expand_colloquial(state["standalone"], language)
         outcome = self.retriever.search(query, language, state["k"], documents=state.get("documents"))
-        if state.get("topic") and outcome.results and outcome.results[0].match == "lookup" and (
-                _misses_quoted(query, outcome) or not check_answerable(
-                    query, outcome, self.retriever.for_outcome(outcome), language).answerable):
+        pointed = bool(state.get("topic") and outcome.results and outcome.results[0].match == "lookup")
+        if pointed and len(state.get("cited", ())) > 1:
+            # "Does that same article say anything about opening hours?" after an answer citing several articles:
+            # the one the conversation's topic finds first among them, not necessarily the first cited.
+            alt_query = expand_colloquial(state["topic"], language)
+            alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
+            best = alt.results[0].unit if alt.results else None
+            first = outcome.results[0].unit
+            if best and best.unit_id in state["cited"] and best.doc_id == first.doc_id and best != first:
+                outcome = replace(outcome, results=[replace(outcome.results[0], unit=best)])
+        if pointed and (_misses_quoted(query, outcome) or not check_answerable(
+                query, outcome, self.retriever.for_outcome(outcome), language).answerable):
             # "Once they've filed it, how soon…": "it" named the cited unit, where a check refuses the question (in
             # practice: no number of the kind asked); if the conversation's topic finds units that pass, "it" meant
             # the topic (the complaint), not the article. A lookup itself is never judged off topic. Likewise

@@ -641,6 +641,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     results = outcome.results
     if not results:
         return Verdict(False, "nothing retrieved", 0.0)
+    if any(r.match == "part" for r in results):  # 第四部分下面有哪几条？ — its articles are the answer, and their count
+        return Verdict(True, "", 1.0)
     if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(content, language)):
         return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
     caveat = ""
@@ -781,6 +783,10 @@ def _lookup_quotes(outcome: SearchOutcome, retriever: HybridRetriever, language:
                    cal: Calibration) -> list[_Quote]:
     """第八条讲了什么 → the unit's opening sentences; 第八条还提到了哪些传统产业 → its matching sentences."""
     chosen: list[_Quote] = []
+    articles = [r for r in outcome.results if r.match == "part"]
+    if articles:  # a part asked for its articles: each article's opening sentence says what it covers
+        return [_Quote(1.0, rank, 0, quotable_sentences(r.unit, language)[0], r.unit)
+                for rank, r in enumerate(articles, start=1) if quotable_sentences(r.unit, language)]
     topic = _without_fragments(content, language, retriever)  # "还提到了哪些…": what, not how it is asked
     for rank, r in enumerate(outcome.results[:cal.lookup_units]):
         matched = _best_sentences(r.unit, rank, topic, language, retriever, cal)
@@ -791,6 +797,15 @@ def _lookup_quotes(outcome: SearchOutcome, retriever: HybridRetriever, language:
             opening = quotable_sentences(r.unit, language)[:cal.lookup_sentences]
             chosen += [_Quote(1.0, rank, pos, sentence, r.unit) for pos, sentence in enumerate(opening)]
     return chosen
+
+
+def _part_summary(part: Unit, articles: list[Unit], language: str) -> str:
+    """第九部分共 3 条：第二十五条至第二十七条。 / Part IX has 3 articles: Art. 25 to Art. 27."""
+    first, last = articles[0].label(language), articles[-1].label(language)
+    span = first if len(articles) == 1 else (f"{first}至{last}" if language == "zh" else f"{first} to {last}")
+    if language == "zh":
+        return f"{part.label(language)}共 {len(articles)} 条：{span}。"
+    return f"{part.label(language)} has {len(articles)} article{'s' * (len(articles) > 1)}: {span}."
 
 
 def _mention_quotes(results: list[SearchResult], question: str, language: str, cal: Calibration) -> list[_Quote]:
@@ -914,6 +929,9 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
         chosen = _select(results, content, language, retriever, cal, ask)
     text, citations = _render(chosen, language, answer_language, outcome.named)
     lead = [load_prompt(f"intro_{answer_language}")]
+    articles = [r.unit for r in outcome.results if r.match == "part"]
+    if articles:
+        lead.append(_part_summary(outcome.results[0].unit, articles, answer_language))
     if verdict.caveat:
         lead.append(load_prompt(f"no_figure_{answer_language}"))
     return Extract("\n".join([*lead, text]), citations, False, verdict.confidence)

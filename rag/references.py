@@ -116,3 +116,14 @@ def find_references(text: str, *, in_answer: bool = False) -> list[Reference]:
             if key not in found or m.start() < found[key].start:  # where it is first named, by whichever form
                 found[key] = Reference(kind, number, m.group(0), m.start(), inserted)
     return sorted(found.values(), key=lambda r: r.start)
+
+
+# "下面有哪几条？" / "How many articles sit under that part?": a part asked for the articles it holds.
+_ASKS_FOR_ARTICLES = re.compile(r"哪几条|哪些条|几条|多少条|\b(?:how many|which|what) articles\b|"
+                                r"\barticles (?:sit|are|fall|come) (?:under|in)\b|\b(?:list|name) (?:the|its|all) articles\b",
+                                re.I)
+
+
+def asks_for_articles(question: str) -> bool:
+    """Whether the question asks which articles a part holds (answered with the part and its articles)."""
+    return _ASKS_FOR_ARTICLES.search(question) is not None

@@ -32,7 +32,7 @@ from rag.colloquial import formal_wording
 from rag.document import Unit
 from rag.errors import InputError
 from rag.mentions import holds, mention_phrases, says
-from rag.references import Reference, find_references
+from rag.references import Reference, asks_for_articles, find_references
 from rag.segmentation import jieba
 from rag.text import detect_language, has_cjk, quoted_terms
 from vectorstore import VectorStore
@@ -516,6 +516,13 @@ class HybridRetriever:
                 missing.append(ref)
         return found, missing
 
+    def _articles_of(self, part: Unit) -> list[SearchResult]:
+        """The articles a part (a section unit) holds, in order, as results of the match "part"."""
+        if part.kind != "section":
+            return []
+        return [SearchResult(u, 1.0, "part") for u in self.units.values()
+                if u.doc_id == part.doc_id and u.kind == "article" and u.section_number == part.number]
+
     def counts(self, documents: Sequence[str] | None = None) -> tuple[int, int]:
         """(articles, sections) of the largest document in scope, for 'there is no article 40' messages."""
         per_doc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -637,8 +644,10 @@ class HybridRetriever:
             return SearchOutcome(question, language, [], documents=scope, notice=notice, choices=holders,
                                  searched=target)
         if found:  # every document's unit when several are in scope: answered per document
-            return SearchOutcome(question, language, [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]],
-                                 documents=scope, searched=target)
+            results = [SearchResult(u, 1.0, "lookup") for u in found[:max(k, len(found))]]
+            if asks_for_articles(focus):  # 第四部分下面有哪几条？ — the part, then each of its articles
+                results = [x for r in results for x in [r, *self._articles_of(r.unit)]]
+            return SearchOutcome(question, language, results, documents=scope, searched=target)
         results = self.rank(focus, language, k, mode)
         find, leave_out = mention_phrases(focus)
         if find and mode == "hybrid":

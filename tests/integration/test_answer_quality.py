@@ -309,6 +309,24 @@ def test_a_follow_up_asking_where_else_leaves_out_what_was_cited(settings) -> No
     assert "A7" in {c.unit_id for c in more.citations}
 
 
+def test_a_part_asked_for_its_articles_lists_them(settings) -> None:
+    part = ask("意见第四部分下面有哪几条？", [], settings)
+    assert [c.unit_id for c in part.citations] == ["A8", "A9", "A10", "A11"] and "第四部分共 4 条" in part.text
+    _where, under = converse(["意见里“民生十大工程”是在哪一部分提出来的？",
+                              "How many articles sit under that part, and what are they called?"], settings)
+    assert [c.unit_id for c in under.citations] == ["A25", "A26", "A27"] and "Part IX has 3 articles" in under.text
+
+
+def test_that_same_article_is_the_cited_one_the_follow_up_is_about(settings) -> None:
+    """After an answer citing several articles, "that same article" is the one of them the conversation's topic
+    finds first, not necessarily the first cited."""
+    for question, follow_up in [("这份意见里，南沙一共在哪几条出现？", "这一条对市场准入是怎么说的？"),
+                                ("Where does the plan name Nansha?", "What does that same article say about market access?")]:
+        nansha, access = converse([question, follow_up], settings)
+        assert [c.unit_id for c in nansha.citations][:2] == ["A3", "A17"]
+        assert [c.unit_id for c in access.citations] == ["A17"]
+
+
 def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that_has_it(settings) -> None:
     heritage, old_areas = converse(["What does the plan say about protecting revolutionary heritage sites?",
                                     "那“老区苏区”是不是也在同一条里？文件对老区是怎么说的？"], settings)

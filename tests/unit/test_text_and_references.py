@@ -82,3 +82,16 @@ def test_only_clauses_that_instruct_the_assistant_are_left_out(question: str, ke
     from rag.retrieval import focus_question
 
     assert focus_question(question) == (kept or question)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("意见第四部分下面有哪几条？", True),
+    ("How many articles sit under that part, and what are they called?", True),
+    ("Which articles does Part IX hold?", True),
+    ("第四部分讲了什么？", False),
+    ("What does Part IV say about manufacturing?", False),
+])
+def test_asks_for_articles(question: str, expected: bool) -> None:
+    from rag.references import asks_for_articles
+
+    assert asks_for_articles(question) is expected
