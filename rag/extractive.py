@@ -185,7 +185,15 @@ _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?(?![\w])")  # not the "Io" of IoT
 _EN_SPELLINGS = {"Macau": "Macao", "Macao": "Macau"}  # both are standard; the translation uses one
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
-                 "I", "The", "Plan", "Document", "Opinions", "Province"}
+                 "I", "The", "Plan", "Document", "Opinions", "Province",
+                 # where a claim was seen ("Someone on Weibo claims …"), not what it is about
+                 "Weibo", "WeChat", "Douyin", "TikTok", "Xiaohongshu", "Zhihu", "Twitter", "Facebook", "Reddit"}
+# A question checking a claim it heard ("I read that … — is that in there?", 网上有人说…，真的假的？): a figure the
+# document lacks is the answer's point (it does not say so), not a reason to refuse.
+_CHECKS_A_CLAIM = re.compile(r"真的假的|是真的吗|真的吗|真这么|原文(?:真)?(?:这么|是这样|有这)|有这个(?:意思|说法)吗|是这么写的吗|"
+                             r"是这个数吗|这么回事吗|真是这么|\bis (?:that|this|it) (?:in there|right|true|what it says|"
+                             r"correct|actually)\b|\bis it true\b|\bfact-check|\bI (?:read|heard|saw) that\b|\brumou?r",
+                             re.I)
 # Chinese texts name places by their standard one-character abbreviations in compounds (粤港澳, 美欧, 京津冀):
 # 香港 is mentioned as 港 in 粤港澳. General knowledge (provinces, SARs, major countries), not document-specific.
 _ABBREVIATIONS = {
@@ -636,7 +644,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
         return Verdict(False, "relative time", 0.0)
     if _unknown_names(content, language, retriever):
         return Verdict(False, "unknown name", 0.0)
-    if _unknown_numbers(content, retriever):
+    checks_a_claim = bool(_CHECKS_A_CLAIM.search(content))
+    if _unknown_numbers(content, retriever) and not checks_a_claim:
         return Verdict(False, "unknown number", 0.0)
     results = outcome.results
     if not results:
@@ -645,8 +654,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
         return Verdict(True, "", 1.0)
     if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(content, language)):
         return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
-    caveat = ""
-    ask = quantity_asked(content, language)
+    caveat = "no such quantity" if checks_a_claim and _unknown_numbers(content, retriever) else ""
+    ask = None if caveat else quantity_asked(content, language)
     if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")
         topic = _without_fragments(_quantity_topic(content, language), language, retriever)
         if not any(_holds_asked_quantity(r, ask, topic, language, retriever, cal, best=r is results[0])

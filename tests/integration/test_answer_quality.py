@@ -340,6 +340,8 @@ def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that
     ("How will officials avoid red tape and box-ticking while carrying out the plan?", "A32"),
     ("横琴在发展上被赋予了什么任务？", "A3"),
     ("What's the plan for EVs?", "A5"),
+    # where a claim was seen is not what it is about
+    ("Someone on Weibo claims the plan orders large-scale demolition of urban villages. Is that what it says?", "A19"),
     # the asker's story dilutes the coverage; asking what the government says, close in meaning (e5), answers it
     ("我在街边开了个小餐馆，算个体户吧，想问问政府对我们这种小本生意有没有什么扶持的说法？", "A10"),
     ("Different question: what does the document say about local government debt?", "A30"),
@@ -436,6 +438,20 @@ def test_a_figure_the_document_lacks_is_said_so_beside_the_rest_of_the_answer(qu
     assert not answer.refused and unit in {c.unit_id for c in answer.citations}, answer.text
     assert caveat in answer.text
     assert ask(re.split(r"[，,] ?(?:and )?", question)[-1], [], settings).refused
+
+
+@pytest.mark.parametrize(("question", "unit", "caveat"), [
+    ("I read that the plan sets a hard target of 30% renewable power by 2030 — is that in there?", "A24",
+     "The document does not give the figure asked for"),
+    ("朋友圈都在转，说广东要搞30个战略性产业集群，文件里是这个数吗？", "A8", ""),  # 20个 is in the text: no caveat
+])
+def test_a_claim_with_a_figure_the_document_lacks_is_answered_with_what_it_says(question: str, unit: str,
+                                                                                caveat: str, settings) -> None:
+    """Checking a claim heard elsewhere: the missing figure is the point of the answer, not a reason to refuse
+    (the same figure asked for as a fact is refused: see test_each_answerability_check_refuses_what_it_is_for)."""
+    answer = ask(question, [], settings)
+    assert not answer.refused and answer.citations[0].unit_id == unit, answer.text
+    assert caveat in answer.text
 
 
 def test_the_support_check_keeps_plain_words_and_drops_fragments(settings) -> None:
