@@ -457,6 +457,14 @@ _WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|
                           r"品牌|产品|地方)", re.I)
 
 
+def _asked(question: str) -> str:
+    """The sentences of the question that ask (end in a question mark), or all of it if none does: a number in a
+    statement is the asker's story (…也不知道发了多少。条例对补贴发放有没有时限？), not what they ask."""
+    sentences = re.findall(r"[^。！？!?]+[。！？!?]?", question)
+    asking = [x for x in sentences if x.rstrip().endswith(("？", "?"))]
+    return "".join(asking) if asking and len(asking) < len(sentences) else question
+
+
 def _asks_more(question: str, language: str) -> bool:
     """Whether the sentence that asks for a quantity also asks an open question, in a clause of its own (not a
     question in another sentence: a follow-up condensed with the previous question has that one beside it)."""
@@ -655,7 +663,7 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(content, language)):
         return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
     caveat = "no such quantity" if checks_a_claim and _unknown_numbers(content, retriever) else ""
-    ask = None if caveat else quantity_asked(content, language)
+    ask = None if caveat else quantity_asked(_asked(content), language)
     if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")
         topic = _without_fragments(_quantity_topic(content, language), language, retriever)
         if not any(_holds_asked_quantity(r, ask, topic, language, retriever, cal, best=r is results[0])
@@ -934,7 +942,7 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
         chosen = _mention_quotes(outcome.results, question, language, cal)
     else:
         results = answer_order(outcome.results, content, language, retriever, cal, prefer)
-        ask = None if verdict.caveat else quantity_asked(content, language)
+        ask = None if verdict.caveat else quantity_asked(_asked(content), language)
         chosen = _select(results, content, language, retriever, cal, ask)
     text, citations = _render(chosen, language, answer_language, outcome.named)
     lead = [load_prompt(f"intro_{answer_language}")]
