@@ -936,7 +936,7 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     if not verdict.answerable:
         return Extract(refusal_text(answer_language), [], True, verdict.confidence, verdict.reason)
     content = _content(question)
-    if outcome.results[0].match == "lookup":
+    if outcome.results[0].match == "lookup" or any(r.match == "part" for r in outcome.results):
         chosen = _lookup_quotes(outcome, retriever, language, content, cal)
     elif outcome.results[0].match == "mention":
         chosen = _mention_quotes(outcome.results, question, language, cal)

@@ -290,6 +290,7 @@ _THE_PLAN = re.compile(r"\b(?:the|this|that|Guangdong's) (?:plan|document|opinio
 # with paraphrased English names: the right title scored 0.51-0.80 and led by >= 0.09; a bare "the regulations"
 # scored 0.31 with no lead).
 TITLE_MIN_SIMILARITY = 0.45
+_NAMES_A_PART = re.compile(r"部分|板块|\b(?:part|section)\b", re.I)
 MENTION_MAX = 6  # units listed for "where does the plan mention X" (rag.mentions)
 PER_DOCUMENT_MAX = 3  # a bare 第八条 is answered per document up to this many documents, else the user is asked
 TITLE_MIN_MARGIN = 0.08
@@ -650,7 +651,10 @@ class HybridRetriever:
             return SearchOutcome(question, language, results, documents=scope, searched=target)
         results = self.rank(focus, language, k, mode)
         find, leave_out = mention_phrases(focus)
-        if find and mode == "hybrid":
+        if results and results[0].unit.kind == "section" and asks_for_articles(focus) and _NAMES_A_PART.search(focus):
+            # "the section on development and security: how many articles does it have?" — found by its subject
+            results = [results[0], *self._articles_of(results[0].unit)]
+        elif find and mode == "hybrid":
             results = self._with_mentions(focus, language, results, find, leave_out)
         return SearchOutcome(question, language, results, documents=scope, searched=target)
 

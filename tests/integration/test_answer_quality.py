@@ -315,6 +315,9 @@ def test_a_part_asked_for_its_articles_lists_them(settings) -> None:
     _where, under = converse(["意见里“民生十大工程”是在哪一部分提出来的？",
                               "How many articles sit under that part, and what are they called?"], settings)
     assert [c.unit_id for c in under.citations] == ["A25", "A26", "A27"] and "Part IX has 3 articles" in under.text
+    by_subject = ask("The section near the end on development and security: how many articles does it have?", [],
+                     settings)  # a part named by its subject, not its number
+    assert [c.unit_id for c in by_subject.citations] == ["A28", "A29", "A30"]
 
 
 def test_that_same_article_is_the_cited_one_the_follow_up_is_about(settings) -> None:
