@@ -21,7 +21,11 @@ answer, so before quoting it checks that the question is answerable (`check_answ
              sentence of the evidence that is about the question holds a number of that kind (a year; a count;
              an amount with the asked measure word: 亿元, 万辆, jobs). A question that also asks something open
              in another clause ("What is the campaign about, and how much will it cost?") is answered for
-             that part, with a caveat that the document gives no such figure;
+             that part, with a caveat that the document gives no such figure. A claim heard elsewhere ("I read
+             that … 30% by 2030 — is that in there?") gets that caveat for a figure the document lacks instead of a
+             refusal, and only the sentences that ask are read for a quantity (a number in the asker's statement
+             is context); a question asking which places ("具体落在哪几个市？", "Which city will host …?") needs a
+             best unit that names one, other than the province or the Bay Area;
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
              meaning (dense similarity) is too low: the question is off topic altogether. The second embedding
              model has the last word both ways: far in meaning is refused whatever words are shared ("the rules
@@ -44,7 +48,7 @@ from prompts import load_prompt
 from rag.answer_types import Citation
 from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
-from rag.conversation import PLACES, place_in_language, without_pointers
+from rag.conversation import PLACES, named_places, place_in_language, without_pointers
 from rag.document import Unit
 from rag.mentions import COUNTS_MENTIONS, mention_phrases, phrase_pattern
 from rag.places import is_place, short_name
@@ -457,6 +461,22 @@ _WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|
                           r"品牌|产品|地方)", re.I)
 
 
+# Asking which places ("具体落在哪几个市？", "Which city is going to host …?"): answered only by a unit that names some.
+_WHICH_PLACE = re.compile(r"哪(?:几|些|一)?(?:个|座)?(?:市|城市|县|区|镇|省)(?!场)|哪几处|落在哪(?!方面)|建在哪|"
+                          r"\b(?:which|what) (?:\w+ )?(?:cities|city|towns?|counties|county|districts?|provinces?|"
+                          r"sites?|locations?)\b|\bwhere (?:exactly|will|is|are)\b", re.I)
+# Names too broad to answer "which city": the province, the Bay Area.
+_BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾区", "珠三角", "全省", "中国", "全国"})
+
+
+def _names_places(unit: Unit, question: str) -> bool:
+    """Whether the unit names a place (a city, a district, a zone …) other than the broad ones and those the
+    question names itself."""
+    asked = set(named_places(question))
+    return any(p not in _BROAD_PLACES and p not in asked and (p in PLACES or is_place(p))
+               for p in named_places(unit.text))
+
+
 def _asked(question: str) -> str:
     """The sentences of the question that ask (end in a question mark), or all of it if none does: a number in a
     statement is the asker's story (…也不知道发了多少。条例对补贴发放有没有时限？), not what they ask."""
@@ -673,6 +693,9 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
             caveat = "no such quantity"
     if results[0].match in ("lookup", "mention"):  # named by the asker, or holding the words they asked about
         return Verdict(True, "", 1.0, caveat)
+    if _WHICH_PLACE.search(_asked(content)) and not _names_places(answer_order(results, content, language, retriever,
+                                                                               cal)[0].unit, content):
+        return Verdict(False, "no such place", 0.0)
     top = answer_order(results, content, language, retriever, cal)[0]
     dense, e5 = _similarity(top, "dense"), _similarity(top, "e5")  # e5 0: no second model, it decides nothing
     about_policy = bool(_ASKS_ABOUT_POLICY.search(content))

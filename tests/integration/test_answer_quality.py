@@ -343,6 +343,7 @@ def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that
     ("How will officials avoid red tape and box-ticking while carrying out the plan?", "A32"),
     ("横琴在发展上被赋予了什么任务？", "A3"),
     ("What's the plan for EVs?", "A5"),
+    ("Which cities are supposed to be the core engines?", "A4"),  # which places, and the article names them
     # where a claim was seen is not what it is about
     ("Someone on Weibo claims the plan orders large-scale demolition of urban villages. Is that what it says?", "A19"),
     # the asker's story dilutes the coverage; asking what the government says, close in meaning (e5), answers it
@@ -401,6 +402,8 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("What's the total budget for the Digital Bay Area, and which telecom operators are building it?",
      "no such quantity"),  # "which operators" beside the figure is another detail, not an open question
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
+    ("Which city is going to host the national bio-breeding center the Guangdong plan keeps talking about?",
+     "no such place"),
     # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
     ("How many overseas R&D and warehousing bases does the plan expect Guangdong firms to set up by 2027?",
      "no such quantity"),
