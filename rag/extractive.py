@@ -228,7 +228,8 @@ _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a dist
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\bas an? (?:share|proportion|percentage) "
                                 r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
                                 r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
-                                r"\bbudget\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|预算", re.I)
+                                r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|"
+                                r"预算|上限|封顶", re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
                  "major", "of", "the", "a", "an", "per"}
 _EN_NUMBER_WORDS = (r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -414,7 +415,8 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
     start = max(question.rfind(p, 0, cue.start()) for p in "。！？?!")
     embedded = re.search(r"知道|告诉|请问|问一下", question[start + 1:cue.start()])
     yes_no = (re.search(r"吗\s*$", sentence) or re.search(rf"[，,].*(?:有没有|{_YES_NO_ZH})", sentence)
-              or re.search(_YES_NO_ZH, question[start + 1:cue.start()]))
+              or re.search(_YES_NO_ZH, question[start + 1:cue.start()])
+              or re.search(r"还是", sentence))  # 是挑几个村试点，还是全域铺开？ — a choice between two ways
     return (bool(yes_no) and not embedded) or _asker_context(question, cue.start(), cue.end())
 
 
@@ -464,7 +466,7 @@ _WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|
 # Asking which places ("具体落在哪几个市？", "Which city is going to host …?"): answered only by a unit that names some.
 _WHICH_PLACE = re.compile(r"哪(?:几|些|一)?(?:个|座)?(?:市|城市|县|区|镇|省)(?!场)|哪几处|落在哪(?!方面)|建在哪|"
                           r"\b(?:which|what) (?:\w+ )?(?:cities|city|towns?|counties|county|districts?|provinces?|"
-                          r"sites?|locations?)\b|\bwhere (?:exactly|will|is|are)\b", re.I)
+                          r"sites?|locations?)\b", re.I)  # not "where is it": where in the document
 # Names too broad to answer "which city": the province, the Bay Area.
 _BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾区", "珠三角", "全省", "中国", "全国"})
 

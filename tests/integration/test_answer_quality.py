@@ -344,6 +344,8 @@ def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that
     ("横琴在发展上被赋予了什么任务？", "A3"),
     ("What's the plan for EVs?", "A5"),
     ("Which cities are supposed to be the core engines?", "A4"),  # which places, and the article names them
+    # "where is it": where in the document, not which place
+    ("文件里说的土地整治，是挑几个村试点，还是全域铺开？", "A20"),  # 几 in a choice between two ways: "a few"
     # where a claim was seen is not what it is about
     ("Someone on Weibo claims the plan orders large-scale demolition of urban villages. Is that what it says?", "A19"),
     # the asker's story dilutes the coverage; asking what the government says, close in meaning (e5), answers it
@@ -399,6 +401,7 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("Which 15% target does the plan set for exports?", "unknown number"),
     ("文件规定广东最低工资标准调整到多少元？", "no such quantity"),
     ("What's the minimum down payment on a first home?", "no such quantity"),  # a sum asked for by its name
+    ("国企老总的年薪，意见里有没有定个上限？", "no such quantity"),  # a cap is a figure
     ("What's the total budget for the Digital Bay Area, and which telecom operators are building it?",
      "no such quantity"),  # "which operators" beside the figure is another detail, not an open question
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
@@ -444,6 +447,17 @@ def test_a_figure_the_document_lacks_is_said_so_beside_the_rest_of_the_answer(qu
     assert not answer.refused and unit in {c.unit_id for c in answer.citations}, answer.text
     assert caveat in answer.text
     assert ask(re.split(r"[，,] ?(?:and )?", question)[-1], [], settings).refused
+
+
+def test_where_is_it_asks_where_in_the_document_not_which_place(settings) -> None:
+    """The which-place check reads "which city / 哪几个市", not "where is it" (a line of the document)."""
+    import rag
+    from rag.extractive import check_answerable
+
+    retriever = rag.get_retriever(settings)
+    question = "There's a catchy line in the plan about 'going all out on projects' — where is it, and what comes with it?"
+    verdict = check_answerable(question, retriever.search(question, "en", 5), retriever, "en")
+    assert verdict.reason != "no such place", verdict
 
 
 @pytest.mark.parametrize(("question", "unit", "caveat"), [
