@@ -419,6 +419,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("I've got offers from a state-owned firm and a private startup. Going by this plan, which one should I take?",
      "advice"),
     ("thinking of opening a bubble tea shop in either Nansha or Qianhai — which one's the better bet?", "advice"),
+    ("照这份文件的意思，我手上的存款是换成港币好还是留着人民币好？", "advice"),
+    ("I'm a nurse in Shenzhen weighing a job offer in Meizhou. Going by this plan, would moving be a smart career move?",
+     "advice"),
 ])
 def test_each_answerability_check_refuses_what_it_is_for(question: str, reason: str, settings) -> None:
     import rag
