@@ -184,7 +184,7 @@ _ADVICE = re.compile(
     # the assistant's own view on the asker's options: 你建议我转做A还是B？ / 换成港币好还是留着人民币好？ /
     # "would moving be a smart career move?"
     r"|你(?:建议|觉得|看)我[^？?。]{0,30}还是|好还是[^？?。]{1,20}好|"
-    r"be a (?:smart|good|wise|bad|safe) (?:career |financial |business )?(?:move|choice|decision|bet)",
+    r"\bbe a (?:smart|good|wise|bad|safe) (?:career |financial |business )?(?:move|choice|decision|bet)\b",
     re.I)
 _RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年(?!\s*\d{1,2}(?:周?岁|[，,。！？?!\s]|$))|明年|后年|去年|前年|本周|这周|下周|"
                                 r"上周|周末|本月|这个月|下个月|上个月")  # 我今年26: an age, not a date
