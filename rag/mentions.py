@@ -22,7 +22,7 @@ _WHERE_ZH = re.compile(r"哪几条|哪些条|哪一?条|第几条|在哪(?:一?�
 _WHERE_EN = re.compile(r"\bwhere\b|\banywhere\b|\belsewhere\b|\bmentions?\b|\bmentioned\b|\bcomes? up\b|"
                        r"\bshows? up\b|\bappears?\b|\bwhich (?:articles?|parts?|sections?|places?)\b|"
                        r"\bhow many (?:times|places|articles)\b|\bin (?:more than one|several|other) places?\b|"
-                       r"\buse (?:the (?:phrase|word|term))\b|\bphrase\b|\bwording\b|\blist (?:them|all|every)\b|"
+                       r"\buses? (?:the (?:phrase|word|term))\b|\bphrase\b|\bwording\b|\blist (?:them|all|every)\b|"
                        r"\ball the (?:places|mentions)\b", re.I)
 # Only where or how often (not whether): a named place is then a phrase to find, not the question's topic.
 _WHERE_ONLY_ZH = re.compile(r"哪几条|哪些条|几处|哪几处|哪些地方|别的地方|其他地方|其它地方|还在哪|分布|散在")
@@ -51,7 +51,7 @@ def mention_phrases(question: str) -> tuple[list[str], list[str]]:
 
 
 # "How many places / 几处": a count of the mentions, which the list of them answers (not a number in the text).
-COUNTS_MENTIONS = re.compile(r"几处|多少处|几次|多少次|\bhow many (?:places|articles|mentions|times (?:does|is|do|are))\b",
+COUNTS_MENTIONS = re.compile(r"几处|多少处|几次|多少次|几种|\bhow many (?:places|articles|mentions|times (?:does|is|do|are))\b",
                              re.I)
 
 
