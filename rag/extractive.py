@@ -686,7 +686,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
         return Verdict(False, "nothing retrieved", 0.0)
     if any(r.match == "part" for r in results):  # 第四部分下面有哪几条？ — its articles are the answer, and their count
         return Verdict(True, "", 1.0)
-    if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(content, language)):
+    if results[0].match == "mention" and (COUNTS_MENTIONS.search(content)
+                                          or not quantity_asked(_asked(content), language)):
         return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
     caveat = "no such quantity" if checks_a_claim and _unknown_numbers(content, retriever) else ""
     ask = None if caveat else quantity_asked(_asked(content), language)
@@ -831,8 +832,8 @@ def _lookup_quotes(outcome: SearchOutcome, retriever: HybridRetriever, language:
     chosen: list[_Quote] = []
     articles = [r for r in outcome.results if r.match == "part"]
     if articles:  # a part asked for its articles: each article's opening sentence says what it covers
-        return [_Quote(1.0, rank, 0, quotable_sentences(r.unit, language)[0], r.unit)
-                for rank, r in enumerate(articles, start=1) if quotable_sentences(r.unit, language)]
+        openings = [(r.unit, quotable_sentences(r.unit, language)[:1]) for r in articles]
+        return [_Quote(1.0, rank, 0, first[0], unit) for rank, (unit, first) in enumerate(openings, start=1) if first]
     topic = _without_fragments(content, language, retriever)  # "还提到了哪些…": what, not how it is asked
     for rank, r in enumerate(outcome.results[:cal.lookup_units]):
         matched = _best_sentences(r.unit, rank, topic, language, retriever, cal)

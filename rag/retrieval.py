@@ -649,27 +649,30 @@ class HybridRetriever:
             if asks_for_articles(focus):  # 第四部分下面有哪几条？ — the part, then each of its articles
                 results = [x for r in results for x in [r, *self._articles_of(r.unit)]]
             return SearchOutcome(question, language, results, documents=scope, searched=target)
-        results = self.rank(focus, language, k, mode)
         find, leave_out = mention_phrases(focus)
+        ranked = self.rank(focus, language, self.candidates if find else k, mode)
+        results = ranked[:k]
         if results and results[0].unit.kind == "section" and asks_for_articles(focus) and _NAMES_A_PART.search(focus):
             # "the section on development and security: how many articles does it have?" — found by its subject
             results = [results[0], *self._articles_of(results[0].unit)]
         elif find and mode == "hybrid":
-            results = self._with_mentions(focus, language, results, find, leave_out)
+            results = self._with_mentions(ranked, results, find, leave_out)
         return SearchOutcome(question, language, results, documents=scope, searched=target)
 
-    def _with_mentions(self, question: str, language: str, results: list[SearchResult], find: list[str],
+    def _with_mentions(self, ranked: list[SearchResult], results: list[SearchResult], find: list[str],
                        leave_out: list[str]) -> list[SearchResult]:
-        """"Where does the plan mention X?": every unit that says X (up to MENTION_MAX), the best-ranked first,
-        then the retrieved ones that do not; `results` unchanged if no unit says it (see rag.mentions)."""
-        ranked = {(r.unit.doc_id, r.unit.unit_id): r for r in self.rank(question, language, self.candidates)}
-        holding = [ranked.get(key) or SearchResult(unit, 0.0, "mention", {})
+        """"Where does the plan mention X?": every unit that says X (up to MENTION_MAX), the best-ranked first
+        (`ranked`: all the candidates), then the retrieved `results` that do not; `results` unchanged if no unit
+        says it (see rag.mentions)."""
+        scored = {(r.unit.doc_id, r.unit.unit_id): r for r in ranked}
+        holding = [scored.get(key) or SearchResult(unit, 0.0, "mention", {})
                    for key, unit in self.units.items() if not unit.heading_only and says(unit, find, leave_out)]
         if not holding:
             return results
         holding.sort(key=lambda r: -r.score)  # stable: unranked ones in document order
         found = [SearchResult(r.unit, r.score, "mention", r.signals) for r in holding[:MENTION_MAX]]
-        return [*found, *(r for r in results if r.unit not in {f.unit for f in found})]
+        listed = {r.unit for r in found}
+        return [*found, *(r for r in results if r.unit not in listed)]
 
 
 class ScopedRetriever(HybridRetriever):
