@@ -198,7 +198,8 @@ class BM25Index:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """One retrieved unit with its fused score and how it was found ('lookup' or 'search')."""
+    """One retrieved unit with its fused score and how it was found: 'lookup' (named by number), 'search',
+    'mention' (it says a phrase asked about: rag.mentions) or 'part' (an article of a part asked for its articles)."""
 
     unit: Unit
     score: float
