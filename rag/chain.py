@@ -130,15 +130,16 @@ class AnswerChain:
         history = normalize_history(state.get("history"))
         question = state["question"]
         standalone = without_opening(question)  # a new question: "And imports?" is asked as "imports?"
+        last_cited = previous_citations(history)  # unit ids the last answer cited, most relevant first
         prefer: list[str] = []
-        avoid = previous_citations(history) if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
-        cited: list[str] = []
+        avoid = last_cited if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
+        cited: list[str] = []  # those a pointer may mean (see retrieve)
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
-            prefer = previous_citations(history) if continues_topic(question, history) else []
+            prefer = last_cited if continues_topic(question, history) else []
             topic = topic_question(question, history) if points_back(question) else ""
-            cited = previous_citations(history) if topic else []
+            cited = last_cited if topic else []
             if state["backend"] == "openai":
                 # At most half the time left: the answer itself must still fit in the question's deadline.
                 now = time.monotonic()

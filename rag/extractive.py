@@ -50,7 +50,7 @@ from rag.citations import cite_label, document_names
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, named_places, place_in_language, without_pointers
 from rag.document import Unit
-from rag.mentions import COUNTS_MENTIONS, mention_phrases, phrase_pattern
+from rag.mentions import COUNTS_MENTIONS, mention_phrases, says_phrase
 from rag.places import is_place, short_name
 from rag.references import find_references
 from rag.retrieval import ABOUT_THE_DOCUMENT, HybridRetriever, SearchOutcome, SearchResult, focus_question, tokenize_en
@@ -679,18 +679,19 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     if _unknown_names(content, language, retriever):
         return Verdict(False, "unknown name", 0.0)
     checks_a_claim = bool(_CHECKS_A_CLAIM.search(content))
-    if _unknown_numbers(content, retriever) and not checks_a_claim:
+    unknown_number = bool(_unknown_numbers(content, retriever))
+    if unknown_number and not checks_a_claim:
         return Verdict(False, "unknown number", 0.0)
     results = outcome.results
     if not results:
         return Verdict(False, "nothing retrieved", 0.0)
     if any(r.match == "part" for r in results):  # 第四部分下面有哪几条？ — its articles are the answer, and their count
         return Verdict(True, "", 1.0)
-    if results[0].match == "mention" and (COUNTS_MENTIONS.search(content)
-                                          or not quantity_asked(_asked(content), language)):
+    asking = _asked(content)
+    if results[0].match == "mention" and (COUNTS_MENTIONS.search(content) or not quantity_asked(asking, language)):
         return Verdict(True, "", 1.0)  # 粤东粤西粤北一共被点名了几处？ — the list of where it is said answers it
-    caveat = "no such quantity" if checks_a_claim and _unknown_numbers(content, retriever) else ""
-    ask = None if caveat else quantity_asked(_asked(content), language)
+    caveat = "no such quantity" if checks_a_claim and unknown_number else ""
+    ask = None if caveat else quantity_asked(asking, language)
     if ask:  # relevance is judged on what the number is about, without the cue and measure ("billion yuan")
         topic = _without_fragments(_quantity_topic(content, language), language, retriever)
         if not any(_holds_asked_quantity(r, ask, topic, language, retriever, cal, best=r is results[0])
@@ -700,10 +701,9 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
             caveat = "no such quantity"
     if results[0].match in ("lookup", "mention"):  # named by the asker, or holding the words they asked about
         return Verdict(True, "", 1.0, caveat)
-    if _WHICH_PLACE.search(_asked(content)) and not _names_places(answer_order(results, content, language, retriever,
-                                                                               cal)[0].unit, content):
-        return Verdict(False, "no such place", 0.0)
     top = answer_order(results, content, language, retriever, cal)[0]
+    if _WHICH_PLACE.search(asking) and not _names_places(top.unit, content):
+        return Verdict(False, "no such place", 0.0)
     dense, e5 = _similarity(top, "dense"), _similarity(top, "e5")  # e5 0: no second model, it decides nothing
     about_policy = bool(_ASKS_ABOUT_POLICY.search(content))
     if language == "en" and not top.unit.text_en:
@@ -769,9 +769,7 @@ def _is_title(sentence: str, unit: Unit) -> bool:
 def _holds_phrase(unit: Unit, sentence: str, language: str, phrase: str) -> bool:
     """Whether the sentence says the quoted phrase: a Chinese phrase in its Chinese version, any other in its own
     words (any case, hyphens as spaces)."""
-    if has_cjk(phrase):
-        return phrase in aligned_quotes(unit, sentence, language)[0]
-    return phrase_pattern(phrase).search(sentence) is not None
+    return says_phrase(aligned_quotes(unit, sentence, language)[0], sentence, phrase)
 
 
 def _best_sentences(unit: Unit, rank: int, content: str, language: str, retriever: HybridRetriever,
@@ -966,7 +964,8 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     if not verdict.answerable:
         return Extract(refusal_text(answer_language), [], True, verdict.confidence, verdict.reason)
     content = _content(question)
-    if outcome.results[0].match == "lookup" or any(r.match == "part" for r in outcome.results):
+    articles = [r.unit for r in outcome.results if r.match == "part"]  # a part asked for its articles
+    if outcome.results[0].match == "lookup" or articles:
         chosen = _lookup_quotes(outcome, retriever, language, content, cal)
     elif outcome.results[0].match == "mention":
         chosen = _mention_quotes(outcome.results, question, language, cal)
@@ -976,7 +975,6 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
         chosen = _select(results, content, language, retriever, cal, ask)
     text, citations = _render(chosen, language, answer_language, outcome.named)
     lead = [load_prompt(f"intro_{answer_language}")]
-    articles = [r.unit for r in outcome.results if r.match == "part"]
     if articles:
         lead.append(_part_summary(outcome.results[0].unit, articles, answer_language))
     if verdict.caveat:

@@ -62,17 +62,17 @@ def _excepted(question: str, phrase: str, quoted: bool = False) -> bool:
 
 
 def holds(unit: Unit, phrase: str) -> bool:
-    """Whether the unit says `phrase`: a Chinese phrase in its Chinese text, any other in its English translation
-    (any case, hyphens as spaces)."""
+    """Whether the unit says `phrase`: a Chinese phrase in its Chinese text, any other in its English translation."""
+    return says_phrase(unit.text, unit.text_en, phrase)
+
+
+def says_phrase(chinese: str, other: str, phrase: str) -> bool:
+    """Whether a text says `phrase`: a Chinese phrase verbatim in its Chinese version, any other in `other` from a
+    word start, any case, hyphens or spaces between its words."""
     if has_cjk(phrase):
-        return phrase in unit.text
-    return phrase_pattern(phrase).search(unit.text_en) is not None
-
-
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
-    """An English phrase as a pattern: from a word start, any case, hyphens or spaces between its words."""
+        return phrase in chinese
     words = r"[\s-]+".join(map(re.escape, re.split(r"[\s-]+", phrase.strip())))
-    return re.compile(rf"(?<![A-Za-z]){words}", re.I)
+    return re.search(rf"(?<![A-Za-z]){words}", other, re.I) is not None
 
 
 def says(unit: Unit, find: list[str], leave_out: list[str]) -> bool:
