@@ -575,9 +575,10 @@ _ASKS_ABOUT_POLICY = re.compile(
 
 
 def quotable_sentences(unit: Unit, language: str) -> list[str]:
-    """A unit's sentences worth quoting: not its bare heading or title, which the answer names in its lead-in."""
-    return [s for s in unit_sentences(unit, language) if _strip_marker(s) and not _HEADING.match(s)
-            and not _is_title(s, unit)]
+    """A unit's sentences worth quoting: not its bare heading or title, which the answer names in its lead-in;
+    but an article of one sentence, which is also its title (一条只有一句的条例条文), is that sentence."""
+    sentences = [s for s in unit_sentences(unit, language) if _strip_marker(s) and not _HEADING.match(s)]
+    return [s for s in sentences if not _is_title(s, unit)] or sentences
 
 
 def _known_names(content: str, language: str, retriever: HybridRetriever, cal: Calibration) -> list[str]:
@@ -887,8 +888,8 @@ def _group_text(unit: Unit, sentences: list[str], answer_language: str, named: b
     """
     label = cite_label(unit, answer_language, named)
     title = unit.title_en if answer_language == "en" and unit.title_en else unit.title
-    if answer_language == "en" and not unit.text_en:
-        title = ""
+    if (answer_language == "en" and not unit.text_en) or any(_is_title(s, unit) for s in sentences):
+        title = ""  # no title to show, or the quote says it
     lead = (_LEAD if title and unit.kind != "preamble" else _LEAD_UNTITLED)[answer_language]
     lead = lead.format(label=label, title=title)
     if answer_language == "en" and not unit.text_en:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from rag.document import Unit
+import pytest
+
+from rag.config import DEFAULT_DATA_FILE, LIBRARY_DIR
+from rag.document import Unit, parse_policy_document
 from rag.extractive import CALIBRATION, Calibration, _group_text, quotable_sentences
 
 A5 = Unit(doc_id="doc", unit_id="A5", kind="article", number=5, marker="(五)", section_number=3,
@@ -19,6 +22,21 @@ UNTRANSLATED = dataclasses.replace(A5, doc_id="regulation", title_en="", text_en
 def test_the_heading_is_a_title_never_a_quote() -> None:
     assert quotable_sentences(A5, "zh") == ["支持新能源汽车消费，加强充电桩建设。", "增加养老育幼服务消费。"]
     assert quotable_sentences(A5, "en")[0].startswith("Support the consumption")
+
+
+@pytest.mark.parametrize("path", [DEFAULT_DATA_FILE, *sorted(LIBRARY_DIR.glob("*.md"))], ids=lambda p: p.stem.split("(")[-1].rstrip(")"))
+def test_every_article_has_a_sentence_to_quote(path) -> None:
+    # A regulation article of one short sentence has that sentence as its title (第三十四条 支持合作区建设……枢纽港。):
+    # it is still quoted, or the answer would be an empty "根据文件：".
+    for unit in parse_policy_document(path).units:
+        if unit.kind == "article":
+            assert quotable_sentences(unit, "zh"), unit.unit_id
+
+
+def test_a_one_sentence_article_is_quoted_under_its_label_alone() -> None:
+    one = dataclasses.replace(UNTRANSLATED, title="增加养老育幼服务消费", text="第五条 增加养老育幼服务消费。")
+    assert quotable_sentences(one, "zh") == ["第五条 增加养老育幼服务消费。"]
+    assert _group_text(one, quotable_sentences(one, "zh"), "zh") == "第五条提出：增加养老育幼服务消费[第五条]。"
 
 
 def test_lead_in_names_the_unit_and_its_title_in_the_answer_language() -> None:
