@@ -25,7 +25,8 @@ answer, so before quoting it checks that the question is answerable (`check_answ
              that … 30% by 2030 — is that in there?") gets that caveat for a figure the document lacks instead of a
              refusal, and only the sentences that ask are read for a quantity (a number in the asker's statement
              is context); a question asking which places ("具体落在哪几个市？", "Which city will host …?") needs a
-             best unit that names one, other than the province or the Bay Area;
+             best unit that names one, other than the province or the Bay Area, and one asking which firms by name
+             (是哪几家？, 名单, "Which firms does it name?") a best unit that names a firm;
 5. support — a weighted sum of how much of the question's terms the best unit covers and how close it is in
              meaning (dense similarity) is too low: the question is off topic altogether. The second embedding
              model has the last word both ways: far in meaning is refused whatever words are shared ("the rules
@@ -475,6 +476,15 @@ _WHICH_PLACE = re.compile(r"哪(?:几|些|一)?(?:个|座)?(?:市|城市|县|区
 _BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾区", "珠三角", "全省", "中国", "全国"})
 
 
+# Asking which firms by name (那第一批入选的是哪几家？名单公布了没有？, "Which firms does it name?"): a policy text
+# names categories of firms (龙头企业, 专精特新企业), rarely a firm, so only a unit that names one answers it. Not "which
+# companies can apply" (a category answers that).
+_WHICH_FIRMS = re.compile(r"哪几家|哪一?家(?:公司|企业|银行|机构)|名单|\bwhich (?:\w+ ){0,2}(?:companies|firms|enterprises)"
+                          r"\b(?=[^?]*\b(?:names?d?|selected|chosen|picked|listed|shortlisted)\b)|"
+                          r"\b(?:list|names) of (?:the )?(?:\w+ )?(?:companies|firms|enterprises)\b", re.I)
+_FIRM_NAME = re.compile(r"[\u4e00-\u9fff]{2,}(?:公司|集团|交易所)")
+
+
 def _names_places(unit: Unit, question: str) -> bool:
     """Whether the unit names a place (a city, a district, a zone …) other than the broad ones and those the
     question names itself."""
@@ -705,6 +715,8 @@ def check_answerable(question: str, outcome: SearchOutcome, retriever: HybridRet
     top = answer_order(results, content, language, retriever, cal)[0]
     if _WHICH_PLACE.search(asking) and not _names_places(top.unit, content):
         return Verdict(False, "no such place", 0.0)
+    if _WHICH_FIRMS.search(asking) and not _FIRM_NAME.search(top.unit.text):
+        return Verdict(False, "no such name", 0.0)
     dense, e5 = _similarity(top, "dense"), _similarity(top, "e5")  # e5 0: no second model, it decides nothing
     about_policy = bool(_ASKS_ABOUT_POLICY.search(content))
     if language == "en" and not top.unit.text_en:

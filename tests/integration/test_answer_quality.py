@@ -407,6 +407,8 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
     ("Which city is going to host the national bio-breeding center the Guangdong plan keeps talking about?",
      "no such place"),
+    ("意见里提到的文化龙头企业，第一批入选的是哪几家？名单公布了没有？", "no such name"),  # it names no firm
+    ("Which tech companies does the plan name as the chain leaders it will back?", "no such name"),
     # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
     ("How many overseas R&D and warehousing bases does the plan expect Guangdong firms to set up by 2027?",
      "no such quantity"),
@@ -510,3 +512,14 @@ def test_answers_group_quotes_by_article_under_a_titled_lead_in(settings) -> Non
                 assert not quote.strip() or quote.strip() in text, quote  # verbatim
         assert all(c.quote in (units[c.unit_id].text_en if answer.language == "en" else units[c.unit_id].text)
                    for c in answer.citations)  # one citation per quoted sentence, each quote verbatim
+
+
+@pytest.mark.parametrize("question", [
+    "Which firms get priority for the sci-tech listing support?",  # a kind of firm answers it
+    "哪些企业可以享受专精特新方面的支持？",
+])
+def test_which_firms_by_kind_is_not_asking_for_names(question: str, settings) -> None:
+    """The which-firms check reads a request for named firms (哪几家, 名单, "which firms does it name"), not "which
+    firms can …", which the kind of firm the text names answers."""
+    answer = ask(question, [], settings)
+    assert not answer.refused, answer.text
