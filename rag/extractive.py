@@ -14,7 +14,8 @@ answer, so before quoting it checks that the question is answerable (`check_answ
 2. names   — it names a place or organisation that the document never mentions (北京市, Hainan, Lingang): a
              jieba ns tag counts only for a real place (rag.places), an nt tag is also matched against the full
              names the text uses (共青团 = 共产主义青年团), and a place in a clause about the asker (我在湛江做…,
-             "We make pumps in Dongguan") is context, not the subject;
+             "We make pumps in Dongguan") or one given as an example of a kind (湛江、阳江这些海边城市) is context,
+             not the subject;
 3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
 4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几
              meaning "a few": in a yes/no question, or in a clause of the asker's story: 我们几个朋友凑了点钱，…) and no
@@ -235,6 +236,8 @@ _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\b
                                 r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
                                 r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|"
                                 r"预算|上限|封顶", re.I)
+_ASKS_WHO = re.compile(r"谁|哪里|哪个(?:部门|机构|单位)|\b(?:who|whom|which (?:body|department|agency|authority))\b",
+                       re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
                  "major", "of", "the", "a", "an", "per"}
 _EN_NUMBER_WORDS = (r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -296,6 +299,9 @@ _ABOUT_THE_ASKER = re.compile(r"\b(?:I|I'm|I’m|we|we're|we’re|my|our|us)\b|[
                               r"|孩子|娃|老婆|老公|爸妈|父母|儿子|女儿|家里人"  # 孩子明年高考: the asker's family
                               r"|朋友|亲戚|邻居|同事|同学|老乡|哥们"  # and people they know ("a mate runs a farm in …")
                               r"|\ba (?:mate|friend|buddy|pal|neighbou?r|colleague|relative|cousin)\b", re.I)
+# A list of names followed by 这些/这类/等 (湛江、阳江这些城市), or after "like" / "such as" ("cities like Zhanjiang and").
+_EXAMPLE_AFTER = re.compile(r"(?:[、和与及][^，,。？?！!、]{1,6}?)*(?:这些|这类|那些|这样的|之类|一类|等(?!于|待|候))")
+_EXAMPLE_BEFORE = re.compile(r"\b(?:like|such as|e\.g\.,?)\s+(?:[A-Z][\w-]*,?\s+(?:(?:and|or)\s+)?)*$")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?—–()，。；：！？（）]")
 
 
@@ -310,6 +316,14 @@ def _about_the_asker(question: str, name: str) -> bool:
     """Whether every mention of `name` is in a clause about the asker (first person): context, not the subject."""
     spans = [(m.start(), m.end()) for m in re.finditer(re.escape(name), question)]
     return bool(spans) and all(_ABOUT_THE_ASKER.search(_clause(question, a, b)) for a, b in spans)
+
+
+def _as_example(question: str, name: str) -> bool:
+    """Whether every mention of `name` gives an example of a kind of place (湛江、阳江这些海边城市, "coastal cities
+    like Zhanjiang or Yangjiang"): the kind is the subject, which the document may cover without naming them."""
+    spans = [m.span() for m in re.finditer(re.escape(name), question)]
+    return bool(spans) and all(
+        _EXAMPLE_AFTER.match(question, b) or _EXAMPLE_BEFORE.search(question[:a]) for a, b in spans)
 
 
 def _asker_context(question: str, start: int, end: int) -> bool:
@@ -342,7 +356,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         names, organisations = _real_names(question)
         zh_text = retriever.corpus_text("zh")
         for word in names:
-            if _about_the_asker(question, word):
+            if _about_the_asker(question, word) or _as_example(question, word):
                 continue  # 我在湛江做海鲜批发: where the asker is, not what the question is about
             short = short_name(word)
             if not (retriever.mentions(word) or retriever.mentions(short)
@@ -354,7 +368,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if not _mid_sentence(question, m.start()):
                 continue
             word = re.sub(r"['’]s$", "", m.group(0))
-            if _about_the_asker(question, word):
+            if _about_the_asker(question, word) or _as_example(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
             if (word not in _EN_NOT_NAMES and retriever.fully_translated
@@ -425,12 +439,18 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
     return (bool(yes_no) and not embedded) or _asker_context(question, cue.start(), cue.end())
 
 
+def _implicit_quantity(question: str) -> bool:
+    """A figure named without a cue (税率是？, "What's the total budget?"), unless the question asks who or where
+    about it (预算草案由谁来编？最后报哪里审批？): a body, not a number, answers that."""
+    return bool(_IMPLICIT_QUANTITY.search(question)) and not _ASKS_WHO.search(question)
+
+
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:
     """What kind of number the question asks for, if it asks for one."""
     if language == "zh":
         m = next((m for m in _QUANTITY_ZH.finditer(question) if not _a_few(question, m)), None)
         if not m:
-            return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
+            return QuantityAsk("count") if _implicit_quantity(question) else None
         cue, measure = m.group(1), m.group(2) or ""
         if cue in ("何时", "哪年", "哪一年", "什么时候", "啥时候"):
             return QuantityAsk("year")
@@ -440,7 +460,7 @@ def quantity_asked(question: str, language: str) -> QuantityAsk | None:
         return QuantityAsk("measure", measure) if measure else QuantityAsk("count")
     m = _QUANTITY_EN.search(question)
     if not m:
-        return QuantityAsk("count") if _IMPLICIT_QUANTITY.search(question) else None
+        return QuantityAsk("count") if _implicit_quantity(question) else None
     if m.group(4) or m.group(5) or m.group(6):
         return QuantityAsk("year")
     if m.group(1) and m.group(1).lower() in ("many", "much"):

@@ -354,6 +354,8 @@ def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that
     ("娃明年上小学了，想问下这份文件对中小学基础教育有啥说法？", "A25"),  # 明年 in the asker's story is context
     ("Forget the power plants for a sec — what does the plan say about the grid and the oil and gas pipelines?", "A29"),
     ("I'm from Macau. In this Guangdong plan, what is Hengqin actually supposed to do for Macau?", "A3"),
+    # places the document never names, given as examples of a kind it does speak of
+    ("湛江、阳江这些海边城市，文件有没有说海上和陆地上的开发要放在一起规划？", "A21"),
 ])
 def test_plainly_worded_covered_questions_are_answered(question: str, unit: str, settings) -> None:
     answer = ask(question, [], settings)

@@ -84,6 +84,21 @@ def test_not_much_is_not_a_quantity_question() -> None:
     assert quantity_asked("广东会不会跟隔壁几个省的国家级大平台搞对接？", "zh") is None
     assert quantity_asked("打工的想多学几门手艺，政府搞的职业培训是不是一辈子都能参加？", "zh") is None
     assert quantity_asked("碳排放权期货大概啥时候能交易？", "zh") == quantity_asked("哪一年？", "zh")
+    # a figure named without a cue is asked for, unless the question asks who or where about it
+    assert quantity_asked("合作区一年的预算是？", "zh") is not None
+    assert quantity_asked("What's the total budget for the Digital Bay Area?", "en") is not None
+    assert quantity_asked("横琴合作区的预算草案由谁来编？最后报哪里审批？", "zh") is None
+    assert quantity_asked("Who approves the zone's budget?", "en") is None
+
+
+def test_places_given_as_examples_of_a_kind_are_not_the_subject() -> None:
+    from rag.extractive import _as_example
+
+    question = "湛江、阳江这些海边城市，文件有没有说海上和陆地上的开发要放在一起规划？"
+    assert _as_example(question, "湛江") and _as_example(question, "阳江")
+    question = "Do coastal cities like Zhanjiang or Yangjiang get anything on marine planning?"
+    assert _as_example(question, "Zhanjiang") and _as_example(question, "Yangjiang")
+    assert not _as_example("湛江有什么安排？", "湛江") and not _as_example("What about Zhanjiang?", "Zhanjiang")
 
 
 def test_only_a_whole_capitalised_word_is_read_as_a_name() -> None:
