@@ -193,6 +193,7 @@ _RELATIVE_TIME_ZH = re.compile(r"今天|明天|后天|昨天|今晚|今年(?!\s*
 _RELATIVE_TIME_EN = re.compile(r"\b(?:today|tomorrow|tonight|yesterday|right now|(?:this|next|last) "
                                r"(?:week|weekend|month|year))\b", re.I)
 _EN_NAME = re.compile(r"(?<![\w'’])[A-Z][a-z]+(?:['’]s)?(?![\w])")  # not the "Io" of IoT
+_EN_POSSESSIVE = re.compile(r"['’]s$")
 _EN_SPELLINGS = {"Macau": "Macao", "Macao": "Macau"}  # both are standard; the translation uses one
 _EN_NOT_NAMES = {"Article", "Articles", "Art", "Part", "Parts", "Section", "Sections", "Chapter", "Preamble",
                  "I", "The", "Plan", "Document", "Opinions", "Province",
@@ -367,7 +368,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         for m in _EN_NAME.finditer(question):
             if not _mid_sentence(question, m.start()):
                 continue
-            word = re.sub(r"['’]s$", "", m.group(0))
+            word = _EN_POSSESSIVE.sub("", m.group(0))
             if _about_the_asker(question, word) or _as_example(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
@@ -618,8 +619,8 @@ def _known_names(content: str, language: str, retriever: HybridRetriever, cal: C
         names = _real_names(content)[0]
         names += [p for p in PLACES if p in content and p not in names]
     else:
-        names = [m.group(0) for m in _EN_NAME.finditer(content) if m.group(0) not in _EN_NOT_NAMES
-                 and _mid_sentence(content, m.start())]
+        names = [_EN_POSSESSIVE.sub("", m.group(0)) for m in _EN_NAME.finditer(content)
+                 if m.group(0) not in _EN_NOT_NAMES and _mid_sentence(content, m.start())]  # Guangdong's → Guangdong
     units = list(retriever.units.values())
     out = []
     for name in dict.fromkeys(n for n in names if not _about_the_asker(content, n)):
