@@ -81,7 +81,8 @@ _PLACE_POINTER_EN = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bin )(?<!\bwas )(?<!\
 # Openings that change the subject: what follows is a new question even if it says "it" (the document).
 _SUBJECT_CHANGE_EN = (r"separately|by the way|btw|(?:a |totally |completely )?different (?:question|subject|topic|thing|"
                       r"matter)|another question|new question|switching (?:topics?|gears)|changing (?:the )?(?:topic|"
-                      r"subject)|on (?:a different|another) (?:note|topic)|unrelated(?: question)?|one more (?:thing|question)")
+                      r"subject)|on (?:a different|another) (?:note|topic)|(?:totally |completely |something )?unrelated"
+                      r"(?: question)?|one more (?:thing|question)")
 _SUBJECT_CHANGE_ZH = r"另外(?:想|再)?问|顺便|换个(?:话题|问题)|再问(?:一个|个)|还有个问题|另一个问题"
 _NEW_SUBJECT = re.compile(
     rf"^\W*(?:(?:ok(?:ay)?|thanks?(?: you)?|got it|great)\W+)*(?:{_SUBJECT_CHANGE_EN})\b"

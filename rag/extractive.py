@@ -48,7 +48,7 @@ import jieba
 
 from prompts import load_prompt
 from rag.answer_types import Citation
-from rag.citations import cite_label, document_names
+from rag.citations import cite_label
 from rag.colloquial import formal_wording
 from rag.conversation import PLACES, named_places, place_in_language, without_pointers
 from rag.document import Unit
@@ -245,19 +245,6 @@ _EN_NUMBER_WORDS = (r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                     r"fifty|hundred|thousand|million|billion|trillion|dozens?")
 _EN_COUNT = re.compile(rf"(?<![\w.])(?:\d+(?:[.,]\d+)?|{_EN_NUMBER_WORDS})(?![\w])", re.I)
 _ZH_COUNT = re.compile(rf"(?:\d+(?:\.\d+)?|[二两三四五六七八九十百千万亿][{_CN_NUM}]*)\s*(?:[万亿千百]*)\s*(?:{_MEASURES_ZH}|大)")
-
-
-def _without_document_names(question: str, retriever: HybridRetriever) -> str:
-    """The question without the titles of stored documents it names (《中共广东省委 …意见》第八条): a title says
-    which document, not what about, and its organisations (中共广东省委) are not in the text."""
-    names = {name for unit in retriever.document_units().values() for name in document_names(unit)}
-    text = _BOOK_TITLE.sub(" ", question)
-    for name in sorted(names, key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.I)
-    return text if text.strip() else question
-
-
-_BOOK_TITLE = re.compile(r"《[^》]{2,80}》")
 
 
 def _content(question: str) -> str:
@@ -989,7 +976,7 @@ def extractive_answer(outcome: SearchOutcome, retriever: HybridRetriever, langua
     """
     cal = cal or CALIBRATION
     answer_language = answer_language or language
-    question = _without_document_names(question or outcome.question, retriever)
+    question = retriever.without_document_names(question or outcome.question)
     if outcome.choices:
         return Extract(which_document_text(outcome, retriever, answer_language), [], True, 0.0, "which document")
     if outcome.missing:

@@ -35,6 +35,9 @@ CASES = [
     (chat("How can consumer spending be boosted?", "Art. 5 (…) states: … [Art. 5]."),
      "Different question: what does it say about workers' pay?",
      "what does it say about workers' pay?"),  # a change of subject: "it" is the document
+    (chat("Does it say anything about rural e-commerce?", "Art. 18 (…) states: … [Art. 18]."),
+     "Totally unrelated — the plan says to 'cultivate new types of consumption'. Does it spell out what those are?",
+     "the plan says to 'cultivate new types of consumption'. Does it spell out what those are?"),
     (chat("新能源汽车产业在文件里是怎么布局的？", "…[第八条]。"), "顺便问一下，它对农民工落户有什么说法？",
      "它对农民工落户有什么说法？"),
     # elliptical follow-ups with a slot of the same kind: the previous question with the new topic
