@@ -235,8 +235,9 @@ _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a dist
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\bas an? (?:share|proportion|percentage) "
                                 r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
                                 r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
-                                r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|"
-                                r"预算|上限|封顶", re.I)
+                                r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|\bwhat (?:\w+ )?(?:revenue|turnover|output "
+                                r"value|ranking)\b|\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|增速|增长率|税率|利率|失业率|"
+                                r"占比|首付|总投资|预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几", re.I)
 _ASKS_WHO = re.compile(r"谁|哪里|哪个(?:部门|机构|单位)|\b(?:who|whom|which (?:body|department|agency|authority))\b",
                        re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
@@ -479,7 +480,8 @@ _WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|
 # Asking which places ("具体落在哪几个市？", "Which city is going to host …?"): answered only by a unit that names some.
 _WHICH_PLACE = re.compile(r"哪(?:几|些|一)?(?:个|座)?(?:市|城市|县|区|镇|省)(?!场)|哪几处|落在哪(?!方面)|建在哪|"
                           r"\b(?:which|what) (?:\w+ )?(?:cities|city|towns?|counties|county|districts?|provinces?|"
-                          r"sites?|locations?)\b", re.I)  # not "where is it": where in the document
+                          r"sites?|locations?)\b|\bwhere(?:'s| is| are| will)(?: the)? (?:next |new |first )?(?:\w+ ){1,3}"
+                          r"(?:going|(?:be )?(?:built|located|sited))\b", re.I)  # not "where is it": where in the document
 # Names too broad to answer "which city": the province, the Bay Area.
 _BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾区", "珠三角", "全省", "中国", "全国"})
 

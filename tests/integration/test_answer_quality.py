@@ -411,6 +411,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("How many new jobs per year does the plan promise to create?", "no such quantity"),
     ("Which city is going to host the national bio-breeding center the Guangdong plan keeps talking about?",
      "no such place"),
+    ("Where's the next nuclear power plant going to be built?", "no such place"),
+    ("What annual revenue is the integrated-circuit industry supposed to hit by 2027?", "no such quantity"),
+    ("Where did Guangzhou rank in the World Bank's latest business environment assessment?", "no such quantity"),
     ("意见里提到的文化龙头企业，第一批入选的是哪几家？名单公布了没有？", "no such name"),  # it names no firm
     ("Which tech companies does the plan name as the chain leaders it will back?", "no such name"),
     # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
