@@ -358,6 +358,8 @@ def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that
     ("湛江、阳江这些海边城市，文件有没有说海上和陆地上的开发要放在一起规划？", "A21"),
     # "Guangdong's" is the province, which (nearly) every unit is about: it chooses no unit that spells it so
     ("How does the plan want to upgrade Guangdong's industrial parks?", "A9"),
+    # 珠三角 beside the topic: the unit naming both regions (第十一条) is further off 对口帮扶 than 第二十一条
+    ("文件怎么推动粤东粤西粤北和珠三角对口帮扶？", "A21"),
 ])
 def test_plainly_worded_covered_questions_are_answered(question: str, unit: str, settings) -> None:
     answer = ask(question, [], settings)
