@@ -14,8 +14,8 @@ answer, so before quoting it checks that the question is answerable (`check_answ
 2. names   — it names a place or organisation that the document never mentions (北京市, Hainan, Lingang): a
              jieba ns tag counts only for a real place (rag.places), an nt tag is also matched against the full
              names the text uses (共青团 = 共产主义青年团), and a place in a clause about the asker (我在湛江做…,
-             "We make pumps in Dongguan") or one given as an example of a kind (湛江、阳江这些海边城市) is context,
-             not the subject;
+             "We make pumps in Dongguan"), one given as an example of a kind (湛江、阳江这些海边城市) or one only
+             in a sentence that does not ask (…，越南那边的合伙人要看。) is context, not the subject;
 3. numbers — it states a year or percentage the document never contains (到2030年, a 10% target);
 4. amounts — it asks for a quantity (多少/几/多大, how many/how much/which year, a rate, a growth target; not 几
              meaning "a few": in a yes/no question, or in a clause of the asker's story: 我们几个朋友凑了点钱，…) and no
@@ -186,7 +186,7 @@ _ADVICE = re.compile(
     r"|\b(?:should|shall) (?:i|we) (?:take|choose|pick|accept|join|go (?:for|with))\b|我?(?:该|应该)选哪"
     r"|\bwhich (?:one|of (?:them|the two))(?:['’]s| is)? (?:the )?(?:better|best|safer)\b|\bbetter bet\b"
     # a recommendation: which restaurant / school / hotel is best
-    r"|\b(?:is|are) (?:the )?best(?: for (?:me|us|my|our)\b|\s*\?)"
+    r"|\b(?:is|are) (?:the )?best(?: for (?:me|us|my|our)\b|\s*\?)|\bwhich (?:\w+ ){1,3}(?:has|have|offers?) the best\b"
     r"|推荐(?:几|一下|个|些)|哪(?:个|家|所|些|里)[^？?。，,]{0,10}(?:最好|比较好|好吃|好玩)"
     # the assistant's own view on the asker's options: 你建议我转做A还是B？ / 换成港币好还是留着人民币好？ /
     # "would moving be a smart career move?"
@@ -241,7 +241,7 @@ _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\b
                                 r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
                                 r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
                                 r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|\bwhat (?:\w+ )?(?:revenue|turnover|output "
-                                r"value|ranking)\b|\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|增速|增长率|税率|利率|失业率|"
+                                r"value|ranking)\b|\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|\b(?:rent|price) caps?\b|\bper square met(?:re|er)\b|增速|增长率|税率|利率|失业率|"
                                 r"占比|首付|总投资|预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几", re.I)
 _ASKS_WHO = re.compile(r"谁|哪里|哪个(?:部门|机构|单位)|\b(?:who|whom|which (?:body|department|agency|authority))\b",
                        re.I)
@@ -306,18 +306,16 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[before[-1] if before else 0:after.start() if after else len(text)]
 
 
-def _about_the_asker(question: str, name: str) -> bool:
-    """Whether every mention of `name` is in a clause about the asker (first person): context, not the subject."""
-    spans = [(m.start(), m.end()) for m in re.finditer(re.escape(name), question)]
-    return bool(spans) and all(_ABOUT_THE_ASKER.search(_clause(question, a, b)) for a, b in spans)
-
-
-def _as_example(question: str, name: str) -> bool:
-    """Whether every mention of `name` gives an example of a kind of place (湛江、阳江这些海边城市, "coastal cities
-    like Zhanjiang or Yangjiang"): the kind is the subject, which the document may cover without naming them."""
+def _as_context(question: str, name: str) -> bool:
+    """Whether every mention of `name` is context, not the subject: in a clause about the asker (我在湛江做…, "We
+    make pumps in Dongguan"), as an example of a kind (湛江、阳江这些海边城市, "coastal cities like Zhanjiang": the
+    kind is the subject, which the document may cover without naming them), or in a sentence that does not ask when
+    another does (…支不支持企业去海外建基地？麻烦用英文答，越南那边的合伙人要看。)."""
     spans = [m.span() for m in re.finditer(re.escape(name), question)]
+    asking = _asking_spans(question)
     return bool(spans) and all(
-        _EXAMPLE_AFTER.match(question, b) or _EXAMPLE_BEFORE.search(question[:a]) for a, b in spans)
+        _ABOUT_THE_ASKER.search(_clause(question, a, b)) or _EXAMPLE_AFTER.match(question, b)
+        or _EXAMPLE_BEFORE.search(question[:a]) or not any(x <= a < y for x, y in asking) for a, b in spans)
 
 
 def _asker_context(question: str, start: int, end: int) -> bool:
@@ -350,7 +348,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
         names, organisations = _real_names(question)
         zh_text = retriever.corpus_text("zh")
         for word in names:
-            if _about_the_asker(question, word) or _as_example(question, word):
+            if _as_context(question, word):
                 continue  # 我在湛江做海鲜批发: where the asker is, not what the question is about
             short = short_name(word)
             if not (retriever.mentions(word) or retriever.mentions(short)
@@ -362,7 +360,7 @@ def _unknown_names(question: str, language: str, retriever: HybridRetriever) -> 
             if not _mid_sentence(question, m.start()):
                 continue
             word = _EN_POSSESSIVE.sub("", m.group(0))
-            if _about_the_asker(question, word) or _as_example(question, word):
+            if _as_context(question, word):
                 continue  # "We make pumps in Dongguan": where the asker is, not what the question is about
             # A unit with no translation may name the place in Chinese only: an English name cannot be ruled out.
             if (word not in _EN_NOT_NAMES and retriever.fully_translated
@@ -508,12 +506,17 @@ def _names_places(unit: Unit, question: str) -> bool:
                for p in named_places(unit.text))
 
 
+def _asking_spans(question: str) -> list[tuple[int, int]]:
+    """Where the sentences that ask (end in a question mark) are, or all of the question if none or every one does."""
+    sentences = list(re.finditer(r"[^。！？!?]+[。！？!?]?", question))
+    asking = [m.span() for m in sentences if m.group(0).rstrip().endswith(("？", "?"))]
+    return asking if asking and len(asking) < len(sentences) else [(0, len(question))]
+
+
 def _asked(question: str) -> str:
-    """The sentences of the question that ask (end in a question mark), or all of it if none does: a number in a
-    statement is the asker's story (…也不知道发了多少。条例对补贴发放有没有时限？), not what they ask."""
-    sentences = re.findall(r"[^。！？!?]+[。！？!?]?", question)
-    asking = [x for x in sentences if x.rstrip().endswith(("？", "?"))]
-    return "".join(asking) if asking and len(asking) < len(sentences) else question
+    """The sentences of the question that ask: a number in a statement is the asker's story
+    (…也不知道发了多少。条例对补贴发放有没有时限？), not what they ask."""
+    return "".join(question[a:b] for a, b in _asking_spans(question))
 
 
 def _asks_more(question: str, language: str) -> bool:
@@ -617,7 +620,7 @@ def _known_names(content: str, language: str, retriever: HybridRetriever, cal: C
                  if m.group(0) not in _EN_NOT_NAMES and _mid_sentence(content, m.start())]  # Guangdong's → Guangdong
     units = list(retriever.units.values())
     out = []
-    for name in dict.fromkeys(n for n in names if not _about_the_asker(content, n)):
+    for name in dict.fromkeys(n for n in names if not _as_context(content, n)):
         holders = sum(1 for u in units if _names(u, name, language))
         if 0 < holders <= cal.name_max_share * len(units):
             out.append(name)

@@ -91,14 +91,17 @@ def test_not_much_is_not_a_quantity_question() -> None:
     assert quantity_asked("Who approves the zone's budget?", "en") is None
 
 
-def test_places_given_as_examples_of_a_kind_are_not_the_subject() -> None:
-    from rag.extractive import _as_example
+def test_places_given_as_examples_or_outside_what_is_asked_are_context() -> None:
+    from rag.extractive import _as_context
 
     question = "湛江、阳江这些海边城市，文件有没有说海上和陆地上的开发要放在一起规划？"
-    assert _as_example(question, "湛江") and _as_example(question, "阳江")
+    assert _as_context(question, "湛江") and _as_context(question, "阳江")
     question = "Do coastal cities like Zhanjiang or Yangjiang get anything on marine planning?"
-    assert _as_example(question, "Zhanjiang") and _as_example(question, "Yangjiang")
-    assert not _as_example("湛江有什么安排？", "湛江") and not _as_example("What about Zhanjiang?", "Zhanjiang")
+    assert _as_context(question, "Zhanjiang") and _as_context(question, "Yangjiang")
+    assert not _as_context("湛江有什么安排？", "湛江") and not _as_context("What about Zhanjiang?", "Zhanjiang")
+    # the asker's clause, then a sentence that does not ask
+    assert _as_context("我们在越南想建个仓库，文件支不支持企业去海外建基地？麻烦用英文答，越南那边的合伙人要看。", "越南")
+    assert not _as_context("文件支不支持企业去越南建基地？麻烦用英文答。", "越南")
 
 
 def test_only_a_whole_capitalised_word_is_read_as_a_name() -> None:
@@ -156,12 +159,12 @@ def test_the_askers_own_situation_is_not_what_the_question_is_about() -> None:
 
 
 def test_a_place_in_a_chinese_clause_about_the_asker_is_context() -> None:
-    from rag.extractive import _about_the_asker
+    from rag.extractive import _as_context
 
-    assert _about_the_asker("我在湛江做海鲜批发，文件里有没有说要搞冷链？", "湛江")
-    assert not _about_the_asker("湛江的港口有什么规划？", "湛江")
-    assert not _about_the_asker("我国对海南自由贸易港有什么部署？", "海南")  # 我国 is China, not the asker
-    assert not _about_the_asker("我在佛山开店。文件对佛山有什么安排？", "佛山")  # asked about as well
+    assert _as_context("我在湛江做海鲜批发，文件里有没有说要搞冷链？", "湛江")
+    assert not _as_context("湛江的港口有什么规划？", "湛江")
+    assert not _as_context("我国对海南自由贸易港有什么部署？", "海南")  # 我国 is China, not the asker
+    assert not _as_context("我在佛山开店。文件对佛山有什么安排？", "佛山")  # asked about as well
 
 
 def test_a_few_in_a_yes_no_question_is_not_a_quantity_question() -> None:
