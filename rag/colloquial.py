@@ -36,6 +36,7 @@ COLLOQUIAL_EN: dict[str, str] = {
     r"jobs?|jobless|unemploy\w*": "employment", r"renewables?|green energy": "clean energy",
     r"house prices?|property market": "real estate", r"pensions?": "pension insurance elderly care",
     r"schools?": "education", r"smog|air pollution": "blue skies pollution", r"startups?": "entrepreneurship",
+    r"re-?train\w*|re-?skill\w*|upskill\w*": "vocational skills training",
     r"foreigners?|expats?": "foreign talent",
     r"seeds?": "seed industry",
     r"high-speed rail|bullet trains?": "railway", r"subways?|metro": "urban rail transit",

@@ -233,7 +233,7 @@ _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a dist
     r"\bhow (many|much|large|big|long|high|far(?![^?.!,;:—–]*\b(?:reach|go)(?:es)?\b)|soon|often)\b"
     r"((?:\s+[a-z-]+){0,3})"
     r"|\bwhat (percentage|percent|proportion|share|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b"
-    r"|^(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
+    r"|(?:^|,? and )(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
     re.I)
 # Nouns whose answer is a number even without 多少 / how many: a rate, a growth target.
 # So are a sum of money asked for by its name: "what's the total budget", "the minimum down payment", 首付, 总投资.

@@ -96,6 +96,9 @@ def test_pointers_are_not_topic_terms() -> None:
     ("What's the plan for chips?", "en", "integrated circuits"),
     ("How will the plan help lab results get turned into products?", "en", "scientific and technological achievements"),
     ("外资企业向政府投诉，多久有结果？", "zh", "外商投资企业"),
+    ("政府部门会看到不少商业机密，条例有没有要求他们保密？", "zh", "商业秘密"),
+    ("有人说广东以后要彻底不烧煤了，文件是这么说的吗？", "zh", "煤炭"),
+    ("And for people who need to retrain later in their careers?", "en", "vocational skills training"),
 ])
 def test_everyday_words_bring_the_documents_terms(question: str, language: str, formal: str) -> None:
     expanded = expand_colloquial(question, language)

@@ -126,6 +126,8 @@ def test_when_opening_a_condition_does_not_ask_for_a_date() -> None:
 
     assert quantity_asked("When deregistering a company, what if the tax check is late?", "en") is None
     assert quantity_asked("When will the charging network be finished?", "en") == quantity_asked("Which year?", "en")
+    assert quantity_asked("Which quarries get approved, and when do they start operating?", "en") == \
+        quantity_asked("Which year?", "en")  # a second question asking when
 
 
 def test_only_real_places_count_as_place_names() -> None:
