@@ -173,7 +173,7 @@ class Verdict:
 # Personal buying / investing advice: the asker's own decision, which no policy text makes.
 _ADVICE = re.compile(
     r"\b(?:should|shall) (?:i|we)\b[^?.]{0,30}?\b(?:buy|sell|invest|purchase|load up)"
-    r"|\b(?:do|would|can|could) you recommend\b"
+    r"|\b(?:do|would|can|could) you (?:recommend|advise|suggest)\b"
     r"|\bworth (?:buying|investing)\b|\bgood time (?:for (?:me|us) )?to (?:buy|sell|invest)\b"
     r"|\b(?:move|put|invest) (?:my|our) (?:savings|spare cash|money) in(?:to)?\b"
     r"|我(?:能不能|可以)[^？?。]{0,10}?(?:买|卖|投资|入手)|我[^，,？?。]{0,4}?(?:应该|应当|该不该|该|要不要)[^？?。]{0,10}?"
@@ -240,9 +240,10 @@ _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a dist
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\bas an? (?:share|proportion|percentage) "
                                 r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
                                 r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
-                                r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|\bwhat (?:\w+ )?(?:revenue|turnover|output "
-                                r"value|ranking)\b|\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|\b(?:rent|price) caps?\b|\bper square met(?:re|er)\b|增速|增长率|税率|利率|失业率|"
-                                r"占比|首付|总投资|预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几", re.I)
+                                r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|\b(?:rent|price) caps?\b|"
+                                r"\bper square met(?:re|er)\b|\bwhat (?:\w+ )?(?:revenue|turnover|output value|ranking)\b|"
+                                r"\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|"
+                                r"预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几", re.I)
 _ASKS_WHO = re.compile(r"谁|哪里|哪个(?:部门|机构|单位)|\b(?:who|whom|which (?:body|department|agency|authority))\b",
                        re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",
@@ -483,8 +484,9 @@ _WHICH_NAMES = re.compile(r"\b(?:which|what) (?:\w+ ){0,2}(?:cities|city|firms?|
 # Asking which places ("具体落在哪几个市？", "Which city is going to host …?"): answered only by a unit that names some.
 _WHICH_PLACE = re.compile(r"哪(?:几|些|一)?(?:个|座)?(?:市|城市|县|区|镇|省)(?!场)|哪几处|落在哪(?!方面)|建在哪|"
                           r"\b(?:which|what) (?:\w+ )?(?:cities|city|towns?|counties|county|districts?|provinces?|"
-                          r"sites?|locations?)\b|\bwhere(?:'s| is| are| will)(?: the)? (?:next |new |first )?(?:\w+ ){1,3}"
-                          r"(?:going|(?:be )?(?:built|located|sited))\b", re.I)  # not "where is it": where in the document
+                          r"sites?|locations?)\b|"  # not "where is it" (where in the document), but where a thing goes:
+                          r"\bwhere(?:'s| is| are| will)(?: the)? (?:next |new |first )?(?:\w+ ){1,3}"
+                          r"(?:going|(?:be )?(?:built|located|sited))\b", re.I)
 # Names too broad to answer "which city": the province, the Bay Area.
 _BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾区", "珠三角", "全省", "中国", "全国"})
 
@@ -495,7 +497,7 @@ _BROAD_PLACES = frozenset({"广东", "广东省", "粤港澳大湾区", "大湾�
 _WHICH_FIRMS = re.compile(r"哪几家|哪一?家(?:公司|企业|银行|机构)|名单|\bwhich (?:\w+ ){0,2}(?:companies|firms|enterprises)"
                           r"\b(?=[^?]*\b(?:names?d?|selected|chosen|picked|listed|shortlisted)\b)|"
                           r"\b(?:list|names) of (?:the )?(?:\w+ )?(?:companies|firms|enterprises)\b", re.I)
-_FIRM_NAME = re.compile(r"[\u4e00-\u9fff]{2,}(?:公司|集团|交易所)")
+_FIRM_NAME = re.compile(rf"[{CJK_CHARS}]{{2,}}(?:公司|集团|交易所)")
 
 
 def _names_places(unit: Unit, question: str) -> bool:

@@ -426,6 +426,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     ("红烧肉怎么做才好吃？", "far in meaning"),
     ("What are the rules of mahjong?", "far in meaning"),  # shares "rules" with the text: support alone answered it
     ("Which dim sum restaurant in Guangzhou is the best?", "advice"),
+    ("For my tea brand, would you advise me to register the trademark in Hong Kong first or on the mainland first?",
+     "advice"),
+    ("Which Guangdong city has the best international schools for expat kids?", "advice"),
     ("我今年大四，学计算机的，毕业后去深圳还是去广州找工作更有前途？", "advice"),
     ("I've got offers from a state-owned firm and a private startup. Going by this plan, which one should I take?",
      "advice"),
