@@ -44,6 +44,12 @@ GROUP = "store_doc"  # metadata key the store groups records by (the document th
 MAX_EMBED_CHARS = 2500  # longer texts are embedded in parts (USE mean-pools a CNN: memory grows with length)
 PART = "#part"  # id of part n>0 of a long record: `<id>#part<n>`; part 0 keeps the record's own id and metadata
 WRITE_ATTEMPTS = 5  # generations rebuilt when the pointer moved under a writer
+# A query asks for at least this many neighbours, so that a partition this small is searched exhaustively. Chroma's
+# HNSW index is approximate, and below its sync threshold (1,000 entries) it is rebuilt from the log on every load,
+# differently each time: the same question got different candidates in different processes (an e5 partition of
+# 372 entries: the 30 nearest differed in 2 of 5 runs), and a borderline answer flipped. Asking for all 372 costs
+# 1.6 ms instead of 0.9 ms.
+EXACT_SEARCH_ENTRIES = 2000
 
 
 @dataclass(frozen=True)
@@ -346,11 +352,11 @@ class VectorStore:
         """(record id, cosine similarity) of the `k` records of one partition nearest to `vector`, best first.
 
         A long record answers once, with its best part. Ids only: returning documents and metadata for every
-        candidate made a query ~4x slower.
+        candidate made a query ~4x slower. Exact, hence the same in every process, up to EXACT_SEARCH_ENTRIES.
         """
         with store_errors(f"cannot query the store '{self.name}'"), native_stderr.to_log():
             collection = self._collection(partition)
-            n = k
+            n = max(k, EXACT_SEARCH_ENTRIES)
             while True:
                 got = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
                 ids, distances = got["ids"][0], got["distances"][0]  # type: ignore[index]

@@ -272,3 +272,48 @@ def test_quality_gate_test_split_extractive(eval_store: Path) -> None:
     scored = [{**score_row(r), "type": r["type"], "language": r["language"]} for r in rows]
     failures = check_thresholds(full_summary(scored), load_thresholds(THRESHOLDS, "extractive"))
     assert not failures, "quality gates not met:\n" + "\n".join(failures)
+
+
+_NEAREST = """
+import json, sys
+from rag import load_settings
+from rag.index import open_store
+store = open_store(load_settings(env={}, store_dir=sys.argv[1]))
+out = {}
+for question in json.loads(sys.argv[2]):
+    vector = store.embed_query(question, "e5_zh")
+    out[question] = [rid for rid, _sim in store.query(vector, 30, "e5_zh")]
+print(json.dumps(out))
+"""
+
+
+def test_an_eval_run_retrieves_the_same_candidates_in_every_process(eval_store: Path) -> None:
+    """Chroma's HNSW index is approximate and, below its sync threshold, rebuilt differently on every load: the
+    same question got different candidates in different processes, and a borderline eval case flipped between
+    identical runs. The store's query is exhaustive at this size, so two fresh processes both return the
+    brute-force cosine ranking of every stored vector."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from rag.index import open_store
+    from vectorstore.store import record_id
+
+    questions = [c["question"] for c in _cases()[::60]]  # 40 questions, both languages, every type
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _NEAREST, str(eval_store), json.dumps(questions)],
+                                      capture_output=True, text=True, check=True).stdout) for _ in range(2)]
+    store = open_store(load_settings(env={}, store_dir=eval_store))
+    stored = store._collection("e5_zh").get(include=["embeddings"])
+    vectors = np.asarray(stored["embeddings"], dtype=float)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for question in questions:
+        query = np.asarray(store.embed_query(question, "e5_zh"), dtype=float)
+        best: dict[str, float] = {}
+        for i, cosine in sorted(enumerate(vectors @ (query / np.linalg.norm(query))), key=lambda ic: -ic[1]):
+            best.setdefault(record_id(stored["ids"][i]), cosine)
+        cut = sorted(best.values(), reverse=True)[29]  # the 30th nearest record's cosine
+        assert runs[0][question] == runs[1][question], question
+        # The nearest 30 up to float32 rounding (Chroma's arithmetic) at the cut: none left out, none let in.
+        assert {rid for rid, c in best.items() if c > cut + 1e-5} <= set(runs[0][question]), question
+        assert all(best[rid] > cut - 1e-5 for rid in runs[0][question]), question
