@@ -30,6 +30,7 @@ from rag.conversation import (
     asks_elsewhere,
     continues_topic,
     format_history,
+    names_unit,
     needs_condensing,
     normalize_history,
     points_back,
@@ -39,7 +40,7 @@ from rag.conversation import (
     without_opening,
 )
 from rag.document import Unit
-from rag.extractive import aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
+from rag.extractive import CALIBRATION, aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
 from rag.llm import ChatReply, describe_llm_error, llm_errors, resolve_backend, stream_chat
 from rag.mentions import holds
 from rag.retrieval import HybridRetriever, SearchOutcome
@@ -135,6 +136,7 @@ class AnswerChain:
         avoid = last_cited if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
         cited: list[str] = []  # those a pointer may mean (see retrieve)
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
+        pronoun = points_back(question) and not names_unit(question)  # "it", 它: not necessarily the unit
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
             prefer = last_cited if continues_topic(question, history) else []
@@ -156,39 +158,50 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "prefer": prefer, "avoid": avoid, "cited": cited, "topic": topic, "t_condense": _ms(start)}
+                "prefer": prefer, "avoid": avoid, "cited": cited, "topic": topic, "pronoun": pronoun, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         language = state["retrieval_language"]
         query = expand_colloquial(state["standalone"], language)
         outcome = self.retriever.search(query, language, state["k"], documents=state.get("documents"))
-        pointed = bool(state.get("topic") and outcome.results and outcome.results[0].match == "lookup")
-        if pointed and len(state.get("cited", ())) > 1:
-            # "Does that same article say anything about opening hours?" after an answer citing several articles:
-            # the one the conversation's topic finds first among them, not necessarily the first cited.
-            alt_query = expand_colloquial(state["topic"], language)
-            alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
-            best = alt.results[0].unit if alt.results else None
-            first = outcome.results[0].unit
-            if best and best.unit_id in state["cited"] and best.doc_id == first.doc_id and best != first:
-                outcome = replace(outcome, results=[replace(outcome.results[0], unit=best)])
-        if pointed and (_misses_quoted(query, outcome) or not check_answerable(
-                query, outcome, self.retriever.for_outcome(outcome), language).answerable):
-            # "Once they've filed it, how soon…": "it" named the cited unit, where a check refuses the question (in
-            # practice: no number of the kind asked); if the conversation's topic finds units that pass, "it" meant
-            # the topic (the complaint), not the article. A lookup itself is never judged off topic. Likewise
-            # 那“老区苏区”是不是也在同一条里？ when the cited unit does not say 老区苏区: the asker expected it there.
-            alt_query = expand_colloquial(state["topic"], language)
-            alt = self.retriever.search(alt_query, language, state["k"], documents=state.get("documents"))
-            if check_answerable(alt_query, alt, self.retriever.for_outcome(alt), language).answerable:
-                query, outcome, state = alt_query, alt, {**state, "standalone": state["topic"]}
+        if state.get("topic") and outcome.results and outcome.results[0].match == "lookup":
+            query, outcome, state = self._resolve_pointer(state, query, outcome)
         others = [r for r in outcome.results if r.unit.unit_id not in state.get("avoid", ())]
         if others and len(others) < len(outcome.results) and outcome.results[0].match != "lookup":
             outcome = replace(outcome, results=others)
         # The answer judges and quotes with the statistics of the documents searched (one document: as if alone).
         return {**state, "query": query, "outcome": outcome, "retriever": self.retriever.for_outcome(outcome),
                 "t_retrieve": _ms(start)}
+
+    def _resolve_pointer(self, state: dict[str, Any], query: str,
+                         outcome: SearchOutcome) -> tuple[str, SearchOutcome, dict[str, Any]]:
+        """What a pointer (rule 2 of rag.conversation) meant: the cited unit it named (`outcome`, a lookup), or the
+        conversation's topic (state["topic"], searched like any other question). Returns (query, outcome, state)."""
+        language = state["retrieval_language"]
+        topic_query = expand_colloquial(state["topic"], language)
+        topic = self.retriever.search(topic_query, language, state["k"], documents=state.get("documents"))
+        first = outcome.results[0].unit
+        best = topic.results[0].unit if topic.results else None
+        if len(state["cited"]) > 1 and best and best.unit_id in state["cited"] and best.doc_id == first.doc_id:
+            # "Does that same article say anything about opening hours?" after an answer citing several articles:
+            # the one the conversation's topic finds first among them, not necessarily the first cited.
+            outcome, first = replace(outcome, results=[replace(outcome.results[0], unit=best)]), best
+        # "Once they've filed it, how soon…": "it" named the cited unit, where a check refuses the question (in
+        # practice: no number of the kind asked); "it" meant the topic (the complaint), not the article. A lookup
+        # itself is never judged off topic. Likewise 那“老区苏区”是不是也在同一条里？ when the cited unit does not say
+        # 老区苏区: the asker expected it there.
+        refused = _misses_quoted(query, outcome) or not check_answerable(
+            query, outcome, self.retriever.for_outcome(outcome), language).answerable
+        # "Does it get specific about rental housing?": a bare pronoun meant the plan, whose best unit on the topic
+        # is another one; the cited unit scores well below it there.
+        kept = next((r.score for r in topic.results if r.unit == first), 0.0)
+        outranked = (state["pronoun"] and best is not None and best != first
+                     and kept < CALIBRATION.pronoun_unit_score * topic.results[0].score)
+        if (refused or outranked) and check_answerable(topic_query, topic, self.retriever.for_outcome(topic),
+                                                       language).answerable:
+            return topic_query, topic, {**state, "standalone": state["topic"]}
+        return query, outcome, state
 
     def generate(self, states: Iterator[dict[str, Any]]) -> Iterator[AnswerEvent]:
         for state in states:

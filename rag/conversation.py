@@ -33,7 +33,11 @@ The rule (offline; the LLM condenser of the openai backend is asked only when th
 When a pointer (rule 2) names the cited unit but a check refuses it there (it asks for a number the unit does not
 hold: "Once they've filed it, how soon must the office decide?" — "it" is the complaint, not the article), the chain
 asks `topic_question` instead: the question with the previous one after it, searched like any other, if that can be
-answered. Only the rule's rewrite falls back; the LLM condenser's rewrite is searched as it is.
+answered. A bare pronoun ("it", "they", 它 — not 这一条 / "that article") may mean the document or the actors as
+well as the unit ("Does it get specific about rental housing?" — "it" is the plan; "do they share information?" —
+"they" are the agencies): the topic question is asked as well, and answers when it finds another unit first and
+the cited one scores well below it there (Calibration.pronoun_unit_score). Only the rule's rewrite falls back; the
+LLM condenser's rewrite is searched as it is.
 """
 
 from __future__ import annotations
@@ -149,13 +153,14 @@ def _language(text: str) -> str:
     return detect_language(text)
 
 
-def _names_unit(question: str) -> bool:
+def names_unit(question: str) -> bool:
+    """Whether the question points back by naming a unit (这一条, "that same article"), not by a pronoun alone."""
     return bool(_NAMES_UNIT_ZH.search(question) or _NAMES_UNIT_EN.search(question))
 
 
 def points_back(question: str) -> bool:
     """Whether the question refers to what was just discussed ("this article", 它, "it")."""
-    return _names_unit(question) or bool(_PRONOUN_ZH.search(question)
+    return names_unit(question) or bool(_PRONOUN_ZH.search(question)
                                          or _PRONOUN_EN.search(_DUMMY_IT.sub(" ", question)))
 
 
@@ -302,7 +307,7 @@ def asks_elsewhere(question: str) -> bool:
 def _continues(question: str, history: list[Message], previous: str) -> bool:
     if not history or find_references(question) or asks_elsewhere(question):
         return False
-    if _names_unit(question):
+    if names_unit(question):
         return True
     if points_back(question) or _with_place(question, previous):
         return not _NEW_SUBJECT.search(question)  # "Separately, what does it say about…": "it" is the document

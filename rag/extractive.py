@@ -115,6 +115,12 @@ class Calibration:
     name_units: int = 5
     name_max_share: float = 0.15
     name_min_score: float = 0.9
+    # A follow-up's bare pronoun ("Does it get specific about rental housing?") names the unit the last answer cited
+    # unless the conversation's topic (the question with the previous one) finds another unit first and the cited
+    # one scores below pronoun_unit_score × that unit there: then "it" meant the plan, "they" the agencies (see
+    # rag.conversation). Chosen on tune (2026-11-30, its 860 conversation cases): 0.5 +3, 0.7 +6, 0.8 +7, none lost;
+    # 0.9 +9 -1, always (1.01) +10 -1.
+    pronoun_unit_score: float = 0.8
     # Sentence selection: quote the top unit's sentences scoring >= keep × its best sentence (at most
     # max_sentences); quote another of the first `other_units` retrieved units only if its fused score is
     # >= other_unit_score × the top unit's and its best sentence scores >= other_sentence × the top unit's best.

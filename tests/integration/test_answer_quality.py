@@ -330,6 +330,19 @@ def test_that_same_article_is_the_cited_one_the_follow_up_is_about(settings) -> 
         assert [c.unit_id for c in access.citations] == ["A17"]
 
 
+def test_a_bare_pronoun_is_the_plan_when_the_topic_finds_a_better_article(settings) -> None:
+    """"it" may be the plan, not the cited article: Art. 30 (property risks) answers the first question, Art. 5 the
+    rental housing the follow-up asks "it" about. "that same article" still names Art. 30."""
+    market, rentals = converse(["What does the plan say about the property market?",
+                                "Does it get specific about rental housing at all — affordable rentals, long leases?"],
+                               settings)
+    assert market.citations[0].unit_id == "A30"
+    assert {c.unit_id for c in rentals.citations} == {"A5"}, rentals.text
+    _market, same = converse(["What does the plan say about the property market?",
+                              "What else does that same article say?"], settings)
+    assert {c.unit_id for c in same.citations} == {"A30"}, same.text
+
+
 def test_a_pointer_to_an_article_that_lacks_the_quoted_phrase_finds_the_one_that_has_it(settings) -> None:
     heritage, old_areas = converse(["What does the plan say about protecting revolutionary heritage sites?",
                                     "那“老区苏区”是不是也在同一条里？文件对老区是怎么说的？"], settings)

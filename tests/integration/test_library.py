@@ -301,3 +301,15 @@ def test_translate_finds_a_stored_document_by_the_file_it_was_ingested_from(tmp_
     with pytest.raises(InputError, match=f"{YOUTH}: its file .* is gone"):
         cmd_translate(type("A", (), {"doc_id": YOUTH, "quiet": True})(), settings)  # type: ignore[arg-type]
     assert not translator.requests
+
+
+def test_they_in_a_follow_up_are_the_actors_when_the_cited_article_is_not_about_it(library: rag.Settings) -> None:
+    """"they" are the enforcement agencies and courts of the first answer, not its article: sharing case leads is in
+    the next article of the same regulation (第二十三条), which the conversation's topic finds first."""
+    first_q = "广东知识产权保护条例里，行政执法和司法之间怎么衔接？"
+    first = rag.answer(first_q, settings=library)
+    assert {(c.doc_id, c.unit_id) for c in first.citations} == {(IP, "A22")}, first.text
+    history = [{"role": "user", "content": first_q}, {"role": "assistant", "content": first.text}]
+    follow = rag.answer("And do they share information with each other — case leads, monitoring data, that kind of "
+                        "thing?", history=history, settings=library)
+    assert [(c.doc_id, c.unit_id) for c in follow.citations][:1] == [(IP, "A23")], follow.text
