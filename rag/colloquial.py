@@ -27,6 +27,8 @@ COLLOQUIAL_ZH: dict[str, str] = {
     "盗版": "侵权 知识产权", "基建": "基础设施", "贷款": "融资 信贷", "年轻人": "青年", "办事": "政务服务",
     "网购": "电子商务", "电商": "电子商务", "算力中心": "算力", "个税": "个人所得税", "社保": "社会保险",
     "外资企业": "外商投资企业", "烧煤": "煤炭", "用煤": "煤炭", "商业机密": "商业秘密",
+    "楼市": "房地产", "暴雷": "风险", "爆雷": "风险", "进城": "农业转移人口 市民化",
+    "乡下": "农村 城乡",
 }
 COLLOQUIAL_EN: dict[str, str] = {
     r"evs?": "new energy vehicles", r"electric (?:cars?|vehicles?)": "new energy vehicles",
@@ -46,8 +48,10 @@ COLLOQUIAL_EN: dict[str, str] = {
     r"private (?:companies|firms|businesses)": "private enterprises", r"soes?": "state-owned enterprises",
     r"counterfeits?|fakes?|knock-?offs?|piracy": "intellectual property infringement", r"loans?": "financing credit",
     r"young people": "youth", r"ip": "intellectual property",
+    r"business[- ]friendly|ease of doing business": "business environment",
     r"(?:lab|research) (?:results|findings)|commerciali[sz]\w*": "commercialization of scientific and technological "
                                                                "achievements",
+    r"labs?": "laboratories",
 }
 _EN_PATTERNS = [(re.compile(rf"\b(?:{k})\b", re.I), v) for k, v in COLLOQUIAL_EN.items()]
 

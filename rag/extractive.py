@@ -678,7 +678,10 @@ _FRAME_WORDS = frozenset({"难", "问题", "怎么办", "办法", "解决", "说
                           "另外", "measur", "help", "anyth", "someth", "way", "els", "good",
                           # where else the document says it (rag.mentions): 除了那一条，别的地方还有…
                           "除了", "别的", "其他", "其它", "地方", "别处", "一条", "哪几条", "出现",
-                          "apart", "besid", "elsewher", "anywher", "mention"})
+                          "apart", "besid", "elsewher", "anywher", "mention",
+                          # a phrasal verb ("projects Guangdong should be going after"): words the translation
+                          # never uses, so they counted as the question's rarest topic terms
+                          "go", "after", "get"})
 
 
 def _without_fragments(question: str, language: str, retriever: HybridRetriever) -> str:

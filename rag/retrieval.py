@@ -401,8 +401,10 @@ class HybridRetriever:
         if not terms:
             return 0.0
         present = set(self.tokens(text, language))
-        total = sum(idf.get(t, unseen) for t in terms)
-        return sum(idf.get(t, unseen) for t in terms if t in present) / total
+        # fsum: exactly rounded, so the same whatever order the set iterates in (which varies between processes):
+        # plain sums differed in the last bit, and a tie between two units' sentences broke differently per run.
+        total = math.fsum(idf.get(t, unseen) for t in terms)
+        return math.fsum(idf.get(t, unseen) for t in terms if t in present) / total
 
     def _gloss_coverage(self, question: str, text_zh: str) -> float:
         """`coverage` of an English question by Chinese text, through the glossary (rag.glossary): the IDF-weighted

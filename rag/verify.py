@@ -31,6 +31,7 @@ translation (supported: the unit's own translated sentences; unsupported: other 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -189,8 +190,8 @@ class SentenceVerifier:
         present = self._unit_terms.get(_key(unit))
         if present is None:
             present = self.term_set(unit.text + "\n" + unit.text_en)
-        total = sum(self._weight(t) for t in terms)
-        return sum(self._weight(t) for t in terms if t in present) / total
+        total = math.fsum(self._weight(t) for t in terms)  # order-free, as retriever.coverage
+        return math.fsum(self._weight(t) for t in terms if t in present) / total
 
     def _numbers(self, unit: Unit) -> set[str]:
         return set(_NUMBER.findall(unit.text + "\n" + unit.text_en))

@@ -99,6 +99,11 @@ def test_pointers_are_not_topic_terms() -> None:
     ("政府部门会看到不少商业机密，条例有没有要求他们保密？", "zh", "商业秘密"),
     ("有人说广东以后要彻底不烧煤了，文件是这么说的吗？", "zh", "煤炭"),
     ("And for people who need to retrain later in their careers?", "en", "vocational skills training"),
+    ("开发商接连暴雷，楼市会怎么样？", "zh", "房地产"),
+    ("农民进城落户有什么说法？", "zh", "农业转移人口"),
+    ("乡下的学校跟城里差距大，有办法吗？", "zh", "城乡"),
+    ("Is Guangdong trying to be more business-friendly?", "en", "business environment"),
+    ("What will the provincial labs have to deliver?", "en", "laboratories"),
 ])
 def test_everyday_words_bring_the_documents_terms(question: str, language: str, formal: str) -> None:
     expanded = expand_colloquial(question, language)
