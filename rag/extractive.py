@@ -238,18 +238,19 @@ _QUANTITY_ZH = re.compile(rf"((?<!没)(?<!没有)(?<!不)多少|(?<![哪好十�
 _QUANTITY_EN = re.compile(  # "how far … reach / go" asks how wide, not a distance
     r"\bhow (many|much|large|big|long|high|far(?![^?.!,;:—–]*\b(?:reach|go)(?:es)?\b)|soon|often)\b"
     r"((?:\s+[a-z-]+){0,3})"
-    r"|\bwhat (percentage|percent|proportion|share|amount|number)\b|\b(?:which|what) (year)\b|\bby (when)\b"
+    r"|\bwhat (percentage|percent|proportion|share|amount|number)\b|\b(?:which|what) (year)\b|\b(?:by|from) (when)\b"
     r"|(?:^|,? and )(when)\s+(?:will|is|are|was|were|do|does|did|can|could|should|would|must|has|have)\b",
     re.I)
 # Nouns whose answer is a number even without 多少 / how many: a rate, a growth target.
 # So are a sum of money asked for by its name: "what's the total budget", "the minimum down payment", 首付, 总投资.
 _IMPLICIT_QUANTITY = re.compile(r"\b(?:rates?|percentages?|growth targets?)\b|\bas an? (?:share|proportion|percentage) "
                                 r"of\b|\b(?:what(?:'s|’s| is| are| was)|the) (?:\w+ )?(?:total|overall|minimum|maximum) "
-                                r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding)\b|"
+                                r"(?:budgets?|costs?|investment|prices?|down payments?|fees?|amount|funding|ratios?)\b|"
                                 r"\bbudget\b|\b(?:a|any) (?:cap|ceiling) on\b|\b(?:rent|price) caps?\b|"
                                 r"\bper square met(?:re|er)\b|\bwhat (?:\w+ )?(?:revenue|turnover|output value|ranking)\b|"
                                 r"\bwhere did \w+(?: and \w+)? (?:\w+ )?rank\b|增速|增长率|税率|利率|失业率|占比|首付|总投资|"
-                                r"预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几", re.I)
+                                r"\b(?:a|any|the) deadlines?\b|"  # not "on deadline" (the asker's)
+                                r"预算|上限|封顶|营收|产值(?:是|有|能|要|达到)?多少|排名第?几|截止(?:日期|时间)", re.I)
 _ASKS_WHO = re.compile(r"谁|哪里|哪个(?:部门|机构|单位)|\b(?:who|whom|which (?:body|department|agency|authority))\b",
                        re.I)
 _EN_MAGNITUDE = {"billion", "million", "thousand", "hundred", "trillion", "new", "more", "additional", "extra",

@@ -438,6 +438,9 @@ def test_an_english_phrase_outranks_its_words_apart(settings) -> None:
     # a count with a year is a target: a list of the kinds of thing (bases for R&D, production, …) is not one
     ("How many overseas R&D and warehousing bases does the plan expect Guangdong firms to set up by 2027?",
      "no such quantity"),
+    # a deadline is a date or a number of days; "from when" asks a year
+    ("Is there a deadline for the national parks to be formally approved?", "no such quantity"),
+    ("From when will the new carbon accounting system apply?", "no such quantity"),
     ("怎么学好粤语？", "off topic"),
     ("How do I get rid of acne?", "off topic"),
     ("红烧肉怎么做才好吃？", "far in meaning"),
