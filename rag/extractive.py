@@ -441,8 +441,13 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
 
 def _implicit_quantity(question: str) -> bool:
     """A figure named without a cue (税率是？, "What's the total budget?"), unless the question asks who or where
-    about it (预算草案由谁来编？最后报哪里审批？): a body, not a number, answers that."""
-    return bool(_IMPLICIT_QUANTITY.search(question)) and not _ASKS_WHO.search(question)
+    about it (预算草案由谁来编？最后报哪里审批？): a body, not a number, answers that; or how the document puts it."""
+    return bool(_IMPLICIT_QUANTITY.search(question)) and not _ASKS_WHO.search(question) \
+        and not _ASKS_WORDING.search(question)
+
+
+# Asking how the document puts it (占比是怎么提的？): its words answer that, with or without a figure.
+_ASKS_WORDING = re.compile(r"(?:是|又是)?(?:怎么|如何|咋)(?:提|说|讲|写|表述)的?")
 
 
 def quantity_asked(question: str, language: str) -> QuantityAsk | None:

@@ -486,6 +486,14 @@ def test_a_figure_the_document_lacks_is_said_so_beside_the_rest_of_the_answer(qu
     assert ask(re.split(r"[，,] ?(?:and )?", question)[-1], [], settings).refused
 
 
+def test_how_the_document_puts_a_share_is_asked_without_asking_for_the_figure(settings) -> None:
+    """占比 names a figure, but 占比是怎么提的 asks how the document puts it: its words answer, with no caveat that
+    a figure is missing, and beside a second question (还配了什么行动？) it is not refused."""
+    answer = ask("劳动报酬在初次分配中的占比，意见是怎么提的？", [], settings)
+    assert {c.unit_id for c in answer.citations} == {"A27"} and "文件没有给出所问的具体数字" not in answer.text, answer.text
+    assert not ask("劳动报酬在初次分配中的占比是怎么提的？还配了什么行动？", [], settings).refused
+
+
 def test_where_is_it_asks_where_in_the_document_not_which_place(settings) -> None:
     """The which-place check reads "which city / 哪几个市", not "where is it" (a line of the document)."""
     import rag
