@@ -102,6 +102,7 @@ def test_pointers_are_not_topic_terms() -> None:
     ("开发商接连暴雷，楼市会怎么样？", "zh", "房地产"),
     ("农民进城落户有什么说法？", "zh", "农业转移人口"),
     ("乡下的学校跟城里差距大，有办法吗？", "zh", "城乡"),
+    ("听说广东要停掉煤电，文件怎么说？", "zh", "煤炭"),
     ("Is Guangdong trying to be more business-friendly?", "en", "business environment"),
     ("What will the provincial labs have to deliver?", "en", "laboratories"),
 ])
