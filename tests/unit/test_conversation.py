@@ -117,6 +117,13 @@ def test_questions_in_formal_wording_are_left_alone() -> None:
         assert expand_colloquial(question, language) == question
 
 
+def test_an_everyday_word_is_read_as_people_say_it_not_as_any_substring() -> None:
+    """进城 is people moving to the city (农民进城, 进城打工), not vegetables sent into town nor 推进城中村改造."""
+    for question in ("合作社的菜想直接送进城里的超市，文件有说法吗？", "意见说要稳妥推进城中村改造，要改造多少个？"):
+        assert "农业转移人口" not in expand_colloquial(question, "zh")
+    assert "农业转移人口" in expand_colloquial("从农村进城打工的人能落户吗？", "zh")
+
+
 def test_a_long_chain_of_follow_ups_is_condensed_in_one_pass() -> None:
     """Each turn is made standalone once (the window is the last MAX_TURNS messages), not re-derived per turn."""
     history = chat("横琴有什么安排？", "…[第三条]。")
