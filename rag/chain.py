@@ -40,7 +40,14 @@ from rag.conversation import (
     without_opening,
 )
 from rag.document import Unit
-from rag.extractive import CALIBRATION, aligned_quotes, check_answerable, extractive_answer, refusal_text, unit_sentences
+from rag.extractive import (
+    CALIBRATION,
+    aligned_quotes,
+    check_answerable,
+    extractive_answer,
+    refusal_text,
+    unit_sentences,
+)
 from rag.llm import ChatReply, describe_llm_error, llm_errors, resolve_backend, stream_chat
 from rag.mentions import holds
 from rag.retrieval import HybridRetriever, SearchOutcome
