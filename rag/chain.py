@@ -143,7 +143,6 @@ class AnswerChain:
         avoid = last_cited if asks_elsewhere(question) else []  # rule 6: "anywhere else?"
         cited: list[str] = []  # those a pointer may mean (see retrieve)
         topic = ""  # what a pointer means if the unit it names does not speak to the question (see retrieve)
-        pronoun = points_back(question) and not names_unit(question)  # "it", 它: not necessarily the unit
         if needs_condensing(question, history):  # the rule decides; the LLM only rewords
             standalone = rule_condense(question, history, detect_language(question))
             prefer = last_cited if continues_topic(question, history) else []
@@ -165,7 +164,7 @@ class AnswerChain:
                     state.setdefault("warnings", []).append(f"condense: {describe_llm_error(exc).en}")
         # Retrieval uses the language the (standalone) question is written in; the answer the chosen one.
         return {**state, "standalone": standalone, "retrieval_language": detect_language(standalone),
-                "prefer": prefer, "avoid": avoid, "cited": cited, "topic": topic, "pronoun": pronoun, "t_condense": _ms(start)}
+                "prefer": prefer, "avoid": avoid, "cited": cited, "topic": topic, "t_condense": _ms(start)}
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
@@ -203,7 +202,8 @@ class AnswerChain:
         # "Does it get specific about rental housing?": a bare pronoun meant the plan, whose best unit on the topic
         # is another one; the cited unit scores well below it there.
         kept = next((r.score for r in topic.results if r.unit == first), 0.0)
-        outranked = (state["pronoun"] and best is not None and best != first
+        pronoun = points_back(state["question"]) and not names_unit(state["question"])  # "it", 它; not 这一条
+        outranked = (pronoun and best is not None and best != first
                      and kept < CALIBRATION.pronoun_unit_score * topic.results[0].score)
         if (refused or outranked) and check_answerable(topic_query, topic, self.retriever.for_outcome(topic),
                                                        language).answerable:

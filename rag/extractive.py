@@ -442,8 +442,8 @@ def _a_few(question: str, cue: re.Match[str]) -> bool:
 def _implicit_quantity(question: str) -> bool:
     """A figure named without a cue (税率是？, "What's the total budget?"), unless the question asks who or where
     about it (预算草案由谁来编？最后报哪里审批？): a body, not a number, answers that; or how the document puts it."""
-    return bool(_IMPLICIT_QUANTITY.search(question)) and not _ASKS_WHO.search(question) \
-        and not _ASKS_WORDING.search(question)
+    return bool(_IMPLICIT_QUANTITY.search(question)) and not (_ASKS_WHO.search(question)
+                                                               or _ASKS_WORDING.search(question))
 
 
 # Asking how the document puts it (占比是怎么提的？): its words answer that, with or without a figure.
